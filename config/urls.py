@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("mesoclinic.core.urls")),
+    path("accounts/", include("mesoclinic.accounts.urls")),
+    path("patients/", include("mesoclinic.patients.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "mesoclinic.core.views.bad_request"
+handler403 = "mesoclinic.core.views.permission_denied"
+handler404 = "mesoclinic.core.views.page_not_found"
+handler500 = "mesoclinic.core.views.server_error"

@@ -1,0 +1,38 @@
+"""Roles and what each may do: the single table behind every permission check.
+
+Least privilege: a role gets a permission only if the clinic's work needs it. The `admin`
+role configures the system (Django admin) and sees no patient records.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    DOCTOR = "doctor", "Doctor (dermatologist)"
+    NURSE = "nurse", "Nurse / practitioner"
+    RECEPTIONIST = "receptionist", "Receptionist"
+    MANAGER = "manager", "Clinic manager"
+    MEDICAL_DIRECTOR = "medical_director", "Medical director"
+    ADMIN = "admin", "System administrator"
+
+
+CLINICAL = {Role.DOCTOR, Role.NURSE, Role.MEDICAL_DIRECTOR}
+
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "patient.view": frozenset({Role.DOCTOR, Role.NURSE, Role.RECEPTIONIST, Role.MANAGER, Role.MEDICAL_DIRECTOR}),
+    "patient.register": frozenset({Role.DOCTOR, Role.NURSE, Role.RECEPTIONIST, Role.MANAGER}),
+    "patient.edit": frozenset({Role.DOCTOR, Role.NURSE, Role.RECEPTIONIST, Role.MANAGER}),
+    "audit.view": frozenset({Role.MANAGER, Role.ADMIN}),
+    "location.manage": frozenset({Role.MANAGER, Role.ADMIN}),
+    "catalog.edit": frozenset({Role.MEDICAL_DIRECTOR}),
+}
+
+
+def role_may(role: str, permission: str) -> bool:
+    try:
+        allowed = PERMISSIONS[permission]
+    except KeyError:
+        raise KeyError(f"unknown permission {permission!r}") from None
+    return role in allowed

@@ -1,0 +1,120 @@
+"""Reads of the patient registry. Every read takes the caller's location scope explicitly."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import Q, QuerySet
+
+from mesoclinic.core import audit
+from mesoclinic.core.models import AuditEvent
+from mesoclinic.core.text import digits, fold
+
+from .models import Patient
+
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y")
+RECORD_NUMBER = re.compile(r"^mc\d+$", re.IGNORECASE)
+MAX_QUERY_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    patients: list[Patient]
+    page: int
+    has_next: bool
+    query: str
+
+
+def parse_date(text: str) -> date | None:
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _name_match(tokens: list[str]) -> Q:
+    if len(tokens) == 1:
+        return Q(family_key__startswith=tokens[0]) | Q(given_key__startswith=tokens[0])
+    match = Q()
+    for split in range(1, len(tokens)):
+        first, last = " ".join(tokens[:split]), " ".join(tokens[split:])
+        match |= Q(given_key__startswith=first, family_key__startswith=last)
+        match |= Q(family_key__startswith=first, given_key__startswith=last)
+    return match
+
+
+def search_filter(query: str) -> Q:
+    """Turn what the receptionist typed into a filter: date of birth, record number, phone or name."""
+    text = query.strip()[:MAX_QUERY_LENGTH]
+    if not text:
+        return Q()
+    if (born := parse_date(text)) is not None:
+        return Q(date_of_birth=born)
+    if RECORD_NUMBER.match(text):
+        return Q(record_number__startswith=text.upper())
+    number = digits(text)
+    if len(number) >= 3 and len(number) >= len(re.sub(r"[\s+()\-]", "", text)):
+        return Q(phone_key__startswith=number) | Q(record_number=f"MC{int(number):07d}")
+    tokens = fold(text).split(" ")
+    return _name_match(tokens)
+
+
+def patients_in_scope(scope: frozenset[int]) -> QuerySet[Patient]:
+    return Patient.objects.filter(location_id__in=scope).select_related("location")
+
+
+def search_patients(*, ctx: audit.AuditContext, scope: frozenset[int], query: str, page: int = 1, page_size: int = 25) -> SearchPage:
+    """One page of patients matching `query` in the caller's locations; writes one audit row."""
+    page = max(1, page)
+    offset = (page - 1) * page_size
+    rows = list(
+        patients_in_scope(scope).filter(search_filter(query)).order_by("family_key", "given_key", "id")[offset : offset + page_size + 1]
+    )
+    audit.record(
+        ctx,
+        action=AuditEvent.Action.SEARCH,
+        object_type="patient",
+        detail={"query": query.strip()[:MAX_QUERY_LENGTH], "page": page, "results": min(len(rows), page_size)},
+    )
+    return SearchPage(patients=rows[:page_size], page=page, has_next=len(rows) > page_size, query=query)
+
+
+def get_patient(*, scope: frozenset[int], pk: int) -> Patient:
+    """The patient, if their home location is in scope; otherwise Patient.DoesNotExist (a 404)."""
+    return patients_in_scope(scope).get(pk=pk)
+
+
+def view_patient(*, ctx: audit.AuditContext, scope: frozenset[int], pk: int, screen: str = "chart") -> Patient:
+    """Fetch a patient for display and record that it was viewed."""
+    patient = get_patient(scope=scope, pk=pk)
+    audit.record(
+        ctx,
+        action=AuditEvent.Action.VIEW,
+        object_type="patient",
+        object_id=patient.pk,
+        patient_id=patient.pk,
+        location_id=patient.location_id,
+        detail={"screen": screen},
+    )
+    return patient
+
+
+def likely_duplicates(*, scope: frozenset[int], patient: Patient, limit: int = 5) -> list[Patient]:
+    """Patients in scope who look like the same person: same name and birth date, or same birth date and phone or e-mail."""
+    same_person = Q(family_key=patient.family_key, given_key=patient.given_key, date_of_birth=patient.date_of_birth)
+    if patient.phone_key:
+        same_person |= Q(phone_key=patient.phone_key, date_of_birth=patient.date_of_birth)
+    if patient.email:
+        same_person |= Q(email__iexact=patient.email, date_of_birth=patient.date_of_birth)
+    candidates = patients_in_scope(scope).filter(same_person)
+    if patient.pk:
+        candidates = candidates.exclude(pk=patient.pk)
+    return list(candidates[:limit])
+
+
+def audit_for_patient(*, patient: Patient, limit: int = 20) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(patient_id=patient.pk).order_by("-at", "-id")[:limit])

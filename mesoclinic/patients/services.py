@@ -1,0 +1,98 @@
+"""Every write to the patient registry. Each runs in one transaction with its audit row."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+
+from mesoclinic.core import audit
+from mesoclinic.core.models import AuditEvent, Location
+from mesoclinic.core.services import take_numbers
+
+from . import selectors
+from .models import Patient
+
+RECORD_PREFIX = "MC"
+EDITABLE_FIELDS = (
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "sex",
+    "phone",
+    "email",
+    "address",
+    "fitzpatrick",
+    "preferred_channel",
+    "consents_to_reminders",
+    "consents_to_marketing",
+    "notes",
+)
+
+
+class LikelyDuplicate(Exception):
+    """Registration stopped because similar patients exist; the caller may confirm and retry."""
+
+    def __init__(self, candidates: list[Patient]) -> None:
+        super().__init__(f"{len(candidates)} similar patient(s) already registered")
+        self.candidates = candidates
+
+
+def format_record_number(number: int) -> str:
+    return f"{RECORD_PREFIX}{number:07d}"
+
+
+def register_patient(
+    *,
+    ctx: audit.AuditContext,
+    location: Location,
+    data: Mapping[str, Any],
+    scope: frozenset[int],
+    confirm_not_duplicate: bool = False,
+) -> Patient:
+    """Register a patient at `location`. Raises LikelyDuplicate unless the user confirmed."""
+    patient = Patient(location=location, **{name: data[name] for name in EDITABLE_FIELDS if name in data})
+    patient.refresh_search_keys()
+    with transaction.atomic():
+        if not confirm_not_duplicate:
+            candidates = selectors.likely_duplicates(scope=scope, patient=patient)
+            if candidates:
+                raise LikelyDuplicate(candidates)
+        patient.record_number = format_record_number(take_numbers("patient", 1)[0])
+        patient.full_clean()
+        patient.save()
+        audit.record(
+            ctx,
+            action=AuditEvent.Action.CREATE,
+            object_type="patient",
+            object_id=patient.pk,
+            patient_id=patient.pk,
+            location_id=location.pk,
+            detail={"duplicate_warning_overridden": confirm_not_duplicate},
+        )
+    return patient
+
+
+def update_patient(*, ctx: audit.AuditContext, patient: Patient, data: Mapping[str, Any]) -> Patient:
+    """Apply edits; the audit row names the fields that changed (not their values)."""
+    changed = [name for name in EDITABLE_FIELDS if name in data and getattr(patient, name) != data[name]]
+    if not changed:
+        return patient
+    with transaction.atomic():
+        locked = Patient.objects.select_for_update().get(pk=patient.pk)
+        for name in changed:
+            setattr(locked, name, data[name])
+        locked.refresh_search_keys()
+        locked.full_clean()
+        locked.save()
+        audit.record(
+            ctx,
+            action=AuditEvent.Action.UPDATE,
+            object_type="patient",
+            object_id=locked.pk,
+            patient_id=locked.pk,
+            location_id=locked.location_id,
+            detail={"fields": changed},
+        )
+    return locked

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import copy
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from mesoclinic.accounts.decorators import require
+from mesoclinic.core import audit
+
+from . import selectors, services
+from .forms import PatientForm, RegisterPatientForm
+from .models import Patient
+
+MAX_PAGE = 1000
+
+
+def _page_number(request: HttpRequest) -> int:
+    raw = request.GET.get("page", "1")
+    return min(int(raw), MAX_PAGE) if raw.isdigit() and raw != "0" else 1
+
+
+def _patient_or_404(request: HttpRequest, pk: int, screen: str) -> Patient:
+    try:
+        return selectors.view_patient(ctx=audit.context_from_request(request), scope=request.user.location_ids, pk=pk, screen=screen)  # type: ignore[union-attr]
+    except Patient.DoesNotExist:
+        raise Http404("No such patient in your locations") from None
+
+
+@require("patient.view")
+def patient_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")[: selectors.MAX_QUERY_LENGTH]
+    result = selectors.search_patients(
+        ctx=audit.context_from_request(request),
+        scope=request.user.location_ids,  # type: ignore[union-attr]
+        query=query,
+        page=_page_number(request),
+    )
+    template = "patients/patient_list.html#results" if request.htmx else "patients/patient_list.html"  # type: ignore[attr-defined]
+    can_register = request.user.can("patient.register")  # type: ignore[union-attr]
+    return render(request, template, {"result": result, "query": query, "can_register": can_register})
+
+
+@require("patient.register")
+def patient_new(request: HttpRequest) -> HttpResponse:
+    scope = request.user.location_ids  # type: ignore[union-attr]
+    form = RegisterPatientForm(request.POST or None, scope=scope)
+    candidates: list[Patient] = []
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                patient = services.register_patient(
+                    ctx=audit.context_from_request(request),
+                    location=form.cleaned_data["location"],
+                    data=form.cleaned_data,
+                    scope=scope,
+                    confirm_not_duplicate=form.cleaned_data["confirm_not_duplicate"],
+                )
+            except services.LikelyDuplicate as duplicate:
+                candidates = duplicate.candidates
+                status = 409
+            else:
+                messages.success(request, f"Registered {patient.full_name} as {patient.record_number}.")
+                return redirect("patients:detail", pk=patient.pk)
+        else:
+            status = 400
+    return render(request, "patients/patient_form.html", {"form": form, "candidates": candidates, "creating": True}, status=status)
+
+
+@require("patient.view")
+def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _patient_or_404(request, pk, screen="chart")
+    context: dict[str, object] = {
+        "patient": patient,
+        "age": patient.age_on(timezone.localdate()),
+        "can_edit": request.user.can("patient.edit"),  # type: ignore[union-attr]
+    }
+    if request.user.can("audit.view"):  # type: ignore[union-attr]
+        context["access_log"] = selectors.audit_for_patient(patient=patient)
+    return render(request, "patients/patient_detail.html", context)
+
+
+@require("patient.edit")
+def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            patient = selectors.get_patient(scope=request.user.location_ids, pk=pk)  # type: ignore[union-attr]
+        except Patient.DoesNotExist:
+            raise Http404("No such patient in your locations") from None
+    else:
+        patient = _patient_or_404(request, pk, screen="edit")
+    form = PatientForm(request.POST or None, instance=copy.copy(patient))
+    if request.method == "POST":
+        if form.is_valid():
+            services.update_patient(ctx=audit.context_from_request(request), patient=patient, data=form.cleaned_data)
+            messages.success(request, "Changes saved.")
+            return redirect("patients:detail", pk=patient.pk)
+        return render(request, "patients/patient_form.html", {"form": form, "patient": patient}, status=400)
+    return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
