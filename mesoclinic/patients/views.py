@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from mesoclinic.accounts.decorators import require
 from mesoclinic.core import audit
+from mesoclinic.core.panels import panels_for
 
 from . import selectors, services
 from .forms import PatientForm, RegisterPatientForm
@@ -77,6 +78,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "patient": patient,
         "age": patient.age_on(timezone.localdate()),
         "can_edit": request.user.can("patient.edit"),  # type: ignore[union-attr]
+        "panels": panels_for(request, patient),
     }
     if request.user.can("audit.view"):  # type: ignore[union-attr]
         context["access_log"] = selectors.audit_for_patient(patient=patient)
