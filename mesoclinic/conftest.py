@@ -24,44 +24,44 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _fast_settings(settings: pytest.FixtureRequest) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # type: ignore[attr-defined]
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}  # type: ignore[attr-defined]
-    settings.STORAGES = {  # type: ignore[attr-defined]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
 
 
 @pytest.fixture
-def location(db):  # type: ignore[no-untyped-def]
+def location(db):
     return LocationFactory()
 
 
 @pytest.fixture
-def other_location(db):  # type: ignore[no-untyped-def]
+def other_location(db):
     return LocationFactory()
 
 
-def _staff(role: Role, location):  # type: ignore[no-untyped-def]
+def _staff(role: Role, location):
     return UserFactory(role=role, locations=[location])
 
 
 @pytest.fixture
-def receptionist(location):  # type: ignore[no-untyped-def]
+def receptionist(location):
     return _staff(Role.RECEPTIONIST, location)
 
 
 @pytest.fixture
-def doctor(location):  # type: ignore[no-untyped-def]
+def doctor(location):
     return _staff(Role.DOCTOR, location)
 
 
 @pytest.fixture
-def manager(location):  # type: ignore[no-untyped-def]
+def manager(location):
     return _staff(Role.MANAGER, location)
 
 
 @pytest.fixture
-def db_vendor(db) -> str:  # type: ignore[no-untyped-def]
+def db_vendor(db) -> str:
     return connection.vendor
