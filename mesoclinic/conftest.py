@@ -65,3 +65,58 @@ def manager(location):
 @pytest.fixture
 def db_vendor(db) -> str:
     return connection.vendor
+
+
+# --- Browser tests -------------------------------------------------------------------------
+# Playwright (Python) drives Debian's Chromium; never a downloaded browser. The live server runs
+# in a thread of this process, so time-machine moves its clock too.
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "test-artifacts")
+
+
+@pytest.fixture(scope="session")
+def _chromium():
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(_chromium, live_server, request):
+    """A fresh tablet-sized browser tab; a screenshot is saved to test-artifacts/ at the end."""
+    context = _chromium.new_context(viewport={"width": 1024, "height": 768}, base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    yield tab
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    tab.screenshot(path=os.path.join(ARTIFACTS, f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture
+def sign_in(page):
+    """sign_in(user) signs `user` in through the real sign-in form."""
+    from mesoclinic.accounts.tests.factories import PASSWORD
+
+    def _sign_in(user) -> None:
+        page.goto("/accounts/sign-in/")
+        page.get_by_label("User name").fill(user.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/")
+
+    return _sign_in

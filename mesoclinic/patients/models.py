@@ -42,7 +42,7 @@ class Patient(models.Model):
     date_of_birth = models.DateField()
     sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
     phone = models.CharField(max_length=30, blank=True, validators=[phone_validator])
-    email = models.EmailField(blank=True)
+    email = models.EmailField("e-mail", blank=True)
     address = models.TextField(blank=True, max_length=500)
     fitzpatrick = models.CharField("Fitzpatrick skin type", max_length=3, choices=Fitzpatrick.choices, blank=True)
     preferred_channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
