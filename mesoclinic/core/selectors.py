@@ -11,9 +11,12 @@ from django.utils import timezone
 
 from .models import AuditEvent
 
+MAX_ID = 2**63 - 1
+
 
 def _int_or_none(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() and len(raw) < 19 else None
+    """A positive 64-bit id, or None when `raw` is not one."""
+    return int(raw) if raw and raw.isdigit() and len(raw) <= 19 and int(raw) <= MAX_ID else None
 
 
 def _date_or_none(raw: str | None) -> date | None:
@@ -35,16 +38,36 @@ class AuditFilter:
 
     @classmethod
     def from_query(cls, query: QueryDict) -> AuditFilter:
+        """The filter in `query`, ignoring values that do not parse (see `parse` for the errors)."""
+        return cls.parse(query)[0]
+
+    @classmethod
+    def parse(cls, query: QueryDict) -> tuple[AuditFilter, list[str]]:
+        """The filter in `query` and a clear message for each value that does not parse."""
+        errors: list[str] = []
         action = query.get("action", "")
-        return cls(
-            actor=query.get("actor", "")[:150],
+        if action and action not in AuditEvent.Action.values:
+            errors.append(f"“{action[:40]}” is not an audit action; choose one from the list.")
+        for name, label in (("patient_id", "Patient id"), ("before", "The page cursor (before)")):
+            raw = query.get(name, "").strip()
+            if raw and _int_or_none(raw) is None:
+                errors.append(f"{label} must be a whole number.")
+        for name, label in (("since", "From"), ("until", "To")):
+            raw = query.get(name, "").strip()
+            if raw and _date_or_none(raw) is None:
+                errors.append(f"“{label}” must be a date such as 2026-03-31.")
+        filters = cls(
+            actor=query.get("actor", "").strip()[:150],
             action=action if action in AuditEvent.Action.values else "",
-            object_type=query.get("object_type", "")[:60],
-            patient_id=_int_or_none(query.get("patient_id")),
-            since=_date_or_none(query.get("since")),
-            until=_date_or_none(query.get("until")),
-            before=_int_or_none(query.get("before")),
+            object_type=query.get("object_type", "").strip()[:60],
+            patient_id=_int_or_none(query.get("patient_id", "").strip()),
+            since=_date_or_none(query.get("since", "").strip()),
+            until=_date_or_none(query.get("until", "").strip()),
+            before=_int_or_none(query.get("before", "").strip()),
         )
+        if filters.since and filters.until and filters.since > filters.until:
+            errors.append("“From” must not be after “To”.")
+        return filters, errors
 
     def as_query(self) -> str:
         pairs = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "before"}

@@ -43,9 +43,9 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not user.can("audit.view"):  # type: ignore[union-attr]
         raise PermissionDenied("audit.view")
-    filters = AuditFilter.from_query(request.GET)
+    filters, errors = AuditFilter.parse(request.GET)
     scope = None if user.role == "admin" else user.location_ids  # type: ignore[union-attr]
-    events = audit_events(scope=scope, filters=filters, limit=AUDIT_PAGE_SIZE + 1)
+    events = [] if errors else audit_events(scope=scope, filters=filters, limit=AUDIT_PAGE_SIZE + 1)
     has_next = len(events) > AUDIT_PAGE_SIZE
     events = events[:AUDIT_PAGE_SIZE]
     context = {
@@ -54,6 +54,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         "actions": AuditEvent.Action.choices,
         "next_before": events[-1].pk if has_next else None,
         "query_without_cursor": filters.as_query(),
+        "errors": errors,
     }
     template = "core/audit_list.html#rows" if request.htmx else "core/audit_list.html"  # type: ignore[attr-defined]
-    return render(request, template, context)
+    return render(request, template, context, status=400 if errors else 200)
