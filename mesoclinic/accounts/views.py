@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import reverse_lazy
 
 from mesoclinic.core import audit
@@ -13,7 +15,10 @@ from mesoclinic.core.models import AuditEvent
 from . import services
 from .forms import QueuedPasswordResetForm, SignInForm
 
-LOCKED_MESSAGE = "Too many failed sign-ins. Wait 15 minutes, or reset your password."
+
+def locked_message() -> str:
+    minutes = max(1, round(settings.SIGN_IN_WINDOW_SECONDS / 60))
+    return f"Too many failed sign-ins. Wait {minutes} minute{'s' if minutes != 1 else ''}, or reset your password."
 
 
 class SignInView(auth_views.LoginView):
@@ -26,7 +31,7 @@ class SignInView(auth_views.LoginView):
         if services.sign_in_locked(username=username, ip_address=audit.client_ip(request)):
             form = self.get_form()
             form.errors.clear()
-            form.add_error(None, LOCKED_MESSAGE)
+            form.add_error(None, locked_message())
             return self.render_to_response(self.get_context_data(form=form), status=429)
         return super().post(request, *args, **kwargs)
 
@@ -60,6 +65,9 @@ class PasswordResetView(auth_views.PasswordResetView):
     form_class = QueuedPasswordResetForm
     success_url = reverse_lazy("accounts:password-reset-done")
 
+    def form_invalid(self, form: Form) -> HttpResponse:
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
     template_name = "accounts/password_reset_done.html"
@@ -68,6 +76,15 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password-reset-complete")
+
+    def dispatch(self, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = super().dispatch(*args, **kwargs)
+        if not self.validlink and response.status_code == 200:
+            response.status_code = 400  # a used, expired or made-up link: say so, with a 4xx
+        return response
+
+    def form_invalid(self, form: Form) -> HttpResponse:
+        return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
