@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from mesoclinic.core.bulk import analyze
 from mesoclinic.core.models import Organisation
 from mesoclinic.core.seeding import SCALES, SeedRun, seeders
 
@@ -32,4 +33,5 @@ class Command(BaseCommand):
             for label, seed in seeders():
                 run.say(f"— {label}")
                 seed(run)
+        analyze()
         self.stdout.write(self.style.SUCCESS(f"Demo data ({scale}) loaded in {time.monotonic() - started:.1f} s."))
