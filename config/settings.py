@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "mesoclinic.core",
     "mesoclinic.accounts",
     "mesoclinic.patients",
+    "mesoclinic.scheduling",
+    "mesoclinic.messaging",
 ]
 
 MIDDLEWARE = [
@@ -157,6 +159,7 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)  # seconds; must stay well under MESOCLINIC_MESSAGE_LEASE_SECONDS
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Mesoclinic <no-reply@localhost>")
 
 # Background work: Django's task API on the database queue (`manage.py db_worker`).
@@ -190,3 +193,16 @@ LOGGING = {
 
 MESOCLINIC_DEMO_PASSWORD = os.environ.get("MESOCLINIC_DEMO_PASSWORD", "meso-demo-2026")
 MESOCLINIC_PAGE_SIZE = env_int("MESOCLINIC_PAGE_SIZE", 25)
+
+# Scheduling: reminder lead times (hours before the appointment, comma-separated).
+MESOCLINIC_REMINDER_LEAD_HOURS = [int(hours) for hours in env_list("MESOCLINIC_REMINDER_LEAD_HOURS", "48,2")]
+
+# Outbound messages (messaging app, docs/decisions/0010): SMS sender and delivery retries.
+MESOCLINIC_SMS_BACKEND = os.environ.get("MESOCLINIC_SMS_BACKEND", "console")
+MESOCLINIC_SMS_HTTP_URL = os.environ.get("MESOCLINIC_SMS_HTTP_URL", "")
+MESOCLINIC_SMS_HTTP_TOKEN = os.environ.get("MESOCLINIC_SMS_HTTP_TOKEN", "")
+MESOCLINIC_SMS_FILE_PATH = os.environ.get("MESOCLINIC_SMS_FILE_PATH", str(BASE_DIR / "var" / "sms"))
+MESOCLINIC_MESSAGE_MAX_ATTEMPTS = env_int("MESOCLINIC_MESSAGE_MAX_ATTEMPTS", 5)
+MESOCLINIC_MESSAGE_RETRY_SECONDS = env_int("MESOCLINIC_MESSAGE_RETRY_SECONDS", 60)
+MESOCLINIC_MESSAGE_LEASE_SECONDS = env_int("MESOCLINIC_MESSAGE_LEASE_SECONDS", 300)
+MESOCLINIC_MESSAGE_SWEEP_SECONDS = env_int("MESOCLINIC_MESSAGE_SWEEP_SECONDS", 60)

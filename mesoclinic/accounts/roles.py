@@ -27,6 +27,14 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit.view": frozenset({Role.MANAGER, Role.ADMIN}),
     "location.manage": frozenset({Role.MANAGER, Role.ADMIN}),
     "catalog.edit": frozenset({Role.MEDICAL_DIRECTOR}),
+    # Scheduling and messaging (mesoclinic/scheduling, mesoclinic/messaging).
+    "schedule.view": frozenset({Role.DOCTOR, Role.NURSE, Role.RECEPTIONIST, Role.MANAGER, Role.MEDICAL_DIRECTOR}),
+    "appointment.book": frozenset({Role.DOCTOR, Role.NURSE, Role.RECEPTIONIST, Role.MANAGER}),
+    "appointment.attend": frozenset({Role.DOCTOR, Role.NURSE, Role.RECEPTIONIST, Role.MANAGER}),
+    "waitlist.manage": frozenset({Role.RECEPTIONIST, Role.MANAGER}),
+    "schedule.manage": frozenset({Role.MANAGER}),
+    "schedule.own_feed": frozenset({Role.DOCTOR, Role.NURSE, Role.MEDICAL_DIRECTOR}),
+    "messaging.manage": frozenset({Role.MANAGER}),
 }
 
 

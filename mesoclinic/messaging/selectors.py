@@ -1,0 +1,26 @@
+"""Reads of the outbox. Every read takes the caller's location scope explicitly."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from .models import OutboundMessage
+from .services import related_key
+
+
+def failed_messages(*, scope: frozenset[int], before: int | None = None, limit: int = 50) -> list[OutboundMessage]:
+    """Failed deliveries at the caller's locations, newest first, paged by id (no COUNT)."""
+    rows = OutboundMessage.objects.filter(location_id__in=scope, status=OutboundMessage.Status.FAILED)
+    if before is not None:
+        rows = rows.filter(id__lt=before)
+    return list(rows.order_by("-id")[:limit])
+
+
+def get_message(*, scope: frozenset[int], pk: int) -> OutboundMessage:
+    """The message, if it belongs to a location in scope; otherwise OutboundMessage.DoesNotExist (a 404)."""
+    return OutboundMessage.objects.get(pk=pk, location_id__in=scope)
+
+
+def messages_about(related: models.Model) -> list[OutboundMessage]:
+    related_type, related_id = related_key(related)
+    return list(OutboundMessage.objects.filter(related_type=related_type, related_id=related_id).order_by("due_at", "id"))

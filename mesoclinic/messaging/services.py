@@ -1,0 +1,177 @@
+"""Writing to the outbox. Call these inside the transaction of the change the message is about.
+
+    queue_message(channel=..., recipient=..., subject=..., body=..., due_at=..., dedupe_key=...,
+                  related=appointment, patient_id=..., location_id=...)
+
+The message is sent by the worker at `due_at` (or soon after), once: the dedupe key is unique,
+so queueing the same key again returns the existing message instead of making a second one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import models, transaction
+from django.utils import timezone
+
+from mesoclinic.core import audit
+from mesoclinic.core.models import AuditEvent
+from mesoclinic.core.text import digits
+
+from .delivery import enqueue_delivery
+from .models import OutboundMessage
+
+Status = OutboundMessage.Status
+Channel = OutboundMessage.Channel
+
+
+class InvalidRecipient(ValueError):
+    """The address or number cannot receive this channel's messages."""
+
+
+class NotRetryable(Exception):
+    """Only failed messages can be retried."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: str
+    mimetype: str = "text/plain"
+
+    def as_json(self) -> dict[str, str]:
+        return {"filename": self.filename, "content": self.content, "mimetype": self.mimetype}
+
+
+def related_key(related: models.Model) -> tuple[str, str]:
+    return related._meta.label_lower, str(related.pk)
+
+
+def check_recipient(channel: str, recipient: str) -> str:
+    recipient = recipient.strip()
+    if channel == Channel.EMAIL:
+        try:
+            validate_email(recipient)
+        except ValidationError:
+            raise InvalidRecipient(f"{recipient!r} is not an e-mail address") from None
+        return recipient
+    if channel == Channel.SMS:
+        if not 6 <= len(digits(recipient)) <= 20:
+            raise InvalidRecipient(f"{recipient!r} is not a phone number")
+        return recipient
+    raise ValueError(f"unknown channel {channel!r}")
+
+
+def queue_message(
+    *,
+    channel: str,
+    recipient: str,
+    subject: str,
+    body: str,
+    due_at: datetime,
+    dedupe_key: str,
+    related: models.Model,
+    patient_id: int | None = None,
+    location_id: int | None = None,
+    attachments: Sequence[Attachment] = (),
+    html_body: str = "",
+    kind: str = "",
+) -> OutboundMessage:
+    """Put a message in the outbox (idempotent on `dedupe_key`); the worker sends it at `due_at`.
+
+    Queueing a key that exists returns that message unchanged — unless it was cancelled, in which
+    case it is revived with the new content and time (a booking moved away and back again).
+    """
+    recipient = check_recipient(channel, recipient)
+    if not dedupe_key or len(dedupe_key) > 200:
+        raise ValueError("dedupe_key must be 1–200 characters")
+    related_type, related_id = related_key(related)
+    fields = {
+        "channel": channel,
+        "kind": (kind or dedupe_key.split(":", 1)[0])[:40],
+        "recipient": recipient[:254],
+        "subject": subject[:200],
+        "body": body,
+        "html_body": html_body,
+        "attachments": [attachment.as_json() for attachment in attachments],
+        "related_type": related_type,
+        "related_id": related_id,
+        "patient_id": patient_id,
+        "location_id": location_id,
+        "due_at": due_at,
+        "next_attempt_at": due_at,
+    }
+    with transaction.atomic():
+        message, created = OutboundMessage.objects.get_or_create(dedupe_key=dedupe_key, defaults=fields)
+        if not created and message.status == Status.CANCELLED:
+            message = OutboundMessage.objects.select_for_update().get(pk=message.pk)
+            if message.status == Status.CANCELLED:
+                for name, value in fields.items():
+                    setattr(message, name, value)
+                message.status, message.attempts, message.last_error = Status.PENDING, 0, ""
+                message.save()
+                created = True
+        if created:
+            enqueue_delivery(message.pk, due_at)
+    return message
+
+
+def _pending_for(related: models.Model, kinds: Iterable[str] | None) -> models.QuerySet[OutboundMessage]:
+    related_type, related_id = related_key(related)
+    pending = OutboundMessage.objects.filter(related_type=related_type, related_id=related_id, status=Status.PENDING)
+    if kinds is not None:
+        pending = pending.filter(kind__in=list(kinds))
+    return pending
+
+
+def cancel_messages(*, related: models.Model, kinds: Iterable[str] | None = None) -> int:
+    """Cancel the pending messages about `related` (optionally only these kinds). Returns how many.
+
+    A message already being sent cannot be called back; it is left to finish.
+    """
+    return _pending_for(related, kinds).update(status=Status.CANCELLED, updated_at=timezone.now())
+
+
+def reschedule_messages(
+    *, related: models.Model, shift: timedelta | None = None, due_at: datetime | None = None, kinds: Iterable[str] | None = None
+) -> int:
+    """Move the pending messages about `related`: by `shift`, or all to `due_at`. Returns how many."""
+    if (shift is None) == (due_at is None):
+        raise ValueError("give exactly one of shift or due_at")
+    moved = 0
+    with transaction.atomic():
+        for message in _pending_for(related, kinds).select_for_update().order_by("id"):
+            new_due = message.due_at + shift if shift is not None else due_at
+            assert new_due is not None
+            message.due_at = message.next_attempt_at = new_due
+            message.save(update_fields=["due_at", "next_attempt_at", "updated_at"])
+            enqueue_delivery(message.pk, new_due)
+            moved += 1
+    return moved
+
+
+def retry_message(*, ctx: audit.AuditContext, message: OutboundMessage) -> OutboundMessage:
+    """Send a failed message again now (a manager's decision after fixing the address or the provider)."""
+    with transaction.atomic():
+        locked = OutboundMessage.objects.select_for_update().get(pk=message.pk)
+        if locked.status != Status.FAILED:
+            raise NotRetryable(f"Only failed messages can be retried; this one is {locked.get_status_display().lower()}.")
+        now = timezone.now()
+        locked.status, locked.attempts, locked.next_attempt_at = Status.PENDING, 0, now
+        locked.claimed_at, locked.claimed_by = None, ""
+        locked.save()
+        audit.record(
+            ctx,
+            action=AuditEvent.Action.UPDATE,
+            object_type="message",
+            object_id=locked.pk,
+            patient_id=locked.patient_id,
+            location_id=locked.location_id,
+            detail={"fields": ["status"], "retry": True, "kind": locked.kind},
+        )
+        enqueue_delivery(locked.pk, now)
+    return locked
