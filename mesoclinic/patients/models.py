@@ -64,16 +64,13 @@ class Patient(models.Model):
             models.UniqueConstraint(fields=["record_number"], name="patients_patient_record_number_unique"),
             models.CheckConstraint(condition=~Q(given_name="") & ~Q(family_name=""), name="patients_patient_names_present"),
         ]
+        # The key columns use the "C" collation on PostgreSQL (migration 0003), so these plain
+        # b-tree indexes serve both `LIKE 'prefix%'` and ORDER BY, whatever the database's locale.
         indexes = [
-            models.Index(
-                fields=["location", "family_key", "given_key"],
-                name="patients_family_key",
-                opclasses=["int8_ops", "varchar_pattern_ops", "varchar_pattern_ops"],
-            ),
-            models.Index(fields=["location", "given_key"], name="patients_given_key", opclasses=["int8_ops", "varchar_pattern_ops"]),
-            models.Index(fields=["location", "phone_key"], name="patients_phone_key", opclasses=["int8_ops", "varchar_pattern_ops"]),
+            models.Index(fields=["location", "family_key", "given_key", "id"], name="patients_family_key"),
+            models.Index(fields=["location", "given_key"], name="patients_given_key"),
+            models.Index(fields=["location", "phone_key"], name="patients_phone_key"),
             models.Index(fields=["location", "date_of_birth"], name="patients_dob"),
-            models.Index(fields=["record_number"], name="patients_record_number_prefix", opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:

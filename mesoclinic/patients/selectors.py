@@ -17,6 +17,7 @@ from .models import Patient
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y")
 RECORD_NUMBER = re.compile(r"^mc\d+$", re.IGNORECASE)
 MAX_QUERY_LENGTH = 100
+SEARCH_ORDER = ("family_key", "given_key", "id")
 
 
 @dataclass(frozen=True)
@@ -47,20 +48,34 @@ def _name_match(tokens: list[str]) -> Q:
     return match
 
 
-def search_filter(query: str) -> Q:
-    """Turn what the receptionist typed into a filter: date of birth, record number, phone or name."""
+def search_alternatives(query: str) -> list[Q]:
+    """Turn what the receptionist typed into filters: date of birth, record number, phone or name.
+
+    A patient matches if any alternative matches. A one-word name gives two alternatives (family
+    name, given name) so that each runs as an ordered index scan that stops after one page.
+    """
     text = query.strip()[:MAX_QUERY_LENGTH]
     if not text:
-        return Q()
+        return [Q()]
     if (born := parse_date(text)) is not None:
-        return Q(date_of_birth=born)
+        return [Q(date_of_birth=born)]
     if RECORD_NUMBER.match(text):
-        return Q(record_number__startswith=text.upper())
+        return [Q(record_number__startswith=text.upper())]
     number = digits(text)
     if len(number) >= 3 and len(number) >= len(re.sub(r"[\s+()\-]", "", text)):
-        return Q(phone_key__startswith=number) | Q(record_number=f"MC{int(number):07d}")
+        return [Q(phone_key__startswith=number) | Q(record_number=f"MC{int(number):07d}")]
     tokens = fold(text).split(" ")
-    return _name_match(tokens)
+    if len(tokens) == 1:
+        return [Q(family_key__startswith=tokens[0]), Q(given_key__startswith=tokens[0])]
+    return [_name_match(tokens)]
+
+
+def search_filter(query: str) -> Q:
+    """All of `search_alternatives` as one filter."""
+    combined = Q()
+    for alternative in search_alternatives(query):
+        combined |= alternative
+    return combined
 
 
 def patients_in_scope(scope: frozenset[int]) -> QuerySet[Patient]:
@@ -71,9 +86,14 @@ def search_patients(*, ctx: audit.AuditContext, scope: frozenset[int], query: st
     """One page of patients matching `query` in the caller's locations; writes one audit row."""
     page = max(1, page)
     offset = (page - 1) * page_size
-    rows = list(
-        patients_in_scope(scope).filter(search_filter(query)).order_by("family_key", "given_key", "id")[offset : offset + page_size + 1]
-    )
+    wanted = offset + page_size + 1
+    found: dict[int, Patient] = {}
+    for alternative in search_alternatives(query):  # one or two queries, whatever the data
+        for patient in patients_in_scope(scope).filter(alternative).order_by(*SEARCH_ORDER)[:wanted]:
+            found[patient.pk] = patient
+    # Byte order, as the database sorts the C-collated keys (see docs/decisions/0005).
+    ordered = sorted(found.values(), key=lambda patient: (patient.family_key, patient.given_key, patient.pk))
+    rows = ordered[offset:wanted]
     audit.record(
         ctx,
         action=AuditEvent.Action.SEARCH,
@@ -83,14 +103,25 @@ def search_patients(*, ctx: audit.AuditContext, scope: frozenset[int], query: st
     return SearchPage(patients=rows[:page_size], page=page, has_next=len(rows) > page_size, query=query)
 
 
+MAX_ID = 2**63 - 1  # ids are 64-bit; a larger number in a URL can name no patient
+
+
 def get_patient(*, scope: frozenset[int], pk: int) -> Patient:
     """The patient, if their home location is in scope; otherwise Patient.DoesNotExist (a 404)."""
+    if not 0 < pk <= MAX_ID:
+        raise Patient.DoesNotExist(f"no patient {pk}")
     return patients_in_scope(scope).get(pk=pk)
 
 
 def view_patient(*, ctx: audit.AuditContext, scope: frozenset[int], pk: int, screen: str = "chart") -> Patient:
     """Fetch a patient for display and record that it was viewed."""
     patient = get_patient(scope=scope, pk=pk)
+    record_view(ctx=ctx, patient=patient, screen=screen)
+    return patient
+
+
+def record_view(*, ctx: audit.AuditContext, patient: Patient, screen: str) -> None:
+    """Record that `patient`'s data was shown on `screen` (one audit row)."""
     audit.record(
         ctx,
         action=AuditEvent.Action.VIEW,
@@ -100,7 +131,6 @@ def view_patient(*, ctx: audit.AuditContext, scope: frozenset[int], pk: int, scr
         location_id=patient.location_id,
         detail={"screen": screen},
     )
-    return patient
 
 
 def likely_duplicates(*, scope: frozenset[int], patient: Patient, limit: int = 5) -> list[Patient]:
