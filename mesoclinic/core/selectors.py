@@ -16,7 +16,7 @@ MAX_ID = 2**63 - 1
 
 def _int_or_none(raw: str | None) -> int | None:
     """A positive 64-bit id, or None when `raw` is not one."""
-    return int(raw) if raw and raw.isdigit() and len(raw) <= 19 and int(raw) <= MAX_ID else None
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) <= 19 and int(raw) <= MAX_ID else None
 
 
 def _date_or_none(raw: str | None) -> date | None:

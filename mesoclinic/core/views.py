@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from .models import AuditEvent
 from .selectors import AuditFilter, audit_events
 
 
+@require_safe
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "core/home.html")
@@ -19,7 +21,11 @@ def _error(request: HttpRequest, status: int, title: str, message: str) -> HttpR
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 400, "That request could not be understood", "Check the address or the form and try again.")
+    """400. A `BadRequest("…")` raised by a view carries a message for the user; other causes stay generic."""
+    message = "Check the address or the form and try again."
+    if isinstance(exception, BadRequest) and str(exception):
+        message = str(exception)
+    return _error(request, 400, "That request could not be understood", message)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -37,6 +43,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
 AUDIT_PAGE_SIZE = 50
 
 
+@require_safe
 @login_required
 def audit_list(request: HttpRequest) -> HttpResponse:
     """The audit trail for a manager's locations, newest first, filtered, paged by id (no COUNT)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from mesoclinic.core import audit
@@ -51,14 +52,23 @@ def register_patient(
     scope: frozenset[int],
     confirm_not_duplicate: bool = False,
 ) -> Patient:
-    """Register a patient at `location`. Raises LikelyDuplicate unless the user confirmed."""
+    """Register a patient at `location`. Raises LikelyDuplicate unless the user confirmed.
+
+    The similar patients named in a LikelyDuplicate are shown to the user, so each gets a view
+    audit row (screen "duplicate-warning"), committed although nothing is registered.
+    """
+    if location.pk not in scope:
+        raise PermissionDenied("the location is not one of the caller's locations")
     patient = Patient(location=location, **{name: data[name] for name in EDITABLE_FIELDS if name in data})
     patient.refresh_search_keys()
+    if not confirm_not_duplicate:
+        candidates = selectors.likely_duplicates(scope=scope, patient=patient)
+        if candidates:
+            with transaction.atomic():
+                for candidate in candidates:
+                    selectors.record_view(ctx=ctx, patient=candidate, screen="duplicate-warning")
+            raise LikelyDuplicate(candidates)
     with transaction.atomic():
-        if not confirm_not_duplicate:
-            candidates = selectors.likely_duplicates(scope=scope, patient=patient)
-            if candidates:
-                raise LikelyDuplicate(candidates)
         patient.record_number = format_record_number(take_numbers("patient", 1)[0])
         patient.full_clean()
         patient.save()

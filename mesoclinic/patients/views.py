@@ -3,9 +3,11 @@ from __future__ import annotations
 import copy
 
 from django.contrib import messages
+from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_safe
 
 from mesoclinic.accounts.decorators import require
 from mesoclinic.core import audit
@@ -19,8 +21,19 @@ MAX_PAGE = 1000
 
 
 def _page_number(request: HttpRequest) -> int:
-    raw = request.GET.get("page", "1")
-    return min(int(raw), MAX_PAGE) if raw.isdigit() and raw != "0" else 1
+    raw = request.GET.get("page", "1").strip() or "1"
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4 and 1 <= int(raw) <= MAX_PAGE):
+        raise BadRequest(f"The page must be a whole number from 1 to {MAX_PAGE}.")
+    return int(raw)
+
+
+def _search_text(request: HttpRequest) -> str:
+    query = request.GET.get("q", "")
+    if len(query) > selectors.MAX_QUERY_LENGTH:
+        raise BadRequest(f"Search for at most {selectors.MAX_QUERY_LENGTH} characters: the start of a name is enough.")
+    if "\x00" in query:
+        raise BadRequest("The search text contains a character that cannot be searched for.")
+    return query
 
 
 def _patient_or_404(request: HttpRequest, pk: int, screen: str) -> Patient:
@@ -30,9 +43,10 @@ def _patient_or_404(request: HttpRequest, pk: int, screen: str) -> Patient:
         raise Http404("No such patient in your locations") from None
 
 
+@require_safe
 @require("patient.view")
 def patient_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "")[: selectors.MAX_QUERY_LENGTH]
+    query = _search_text(request)
     result = selectors.search_patients(
         ctx=audit.context_from_request(request),
         scope=request.user.location_ids,  # type: ignore[union-attr]
@@ -44,10 +58,11 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"result": result, "query": query, "can_register": can_register})
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @require("patient.register")
 def patient_new(request: HttpRequest) -> HttpResponse:
     scope = request.user.location_ids  # type: ignore[union-attr]
-    form = RegisterPatientForm(request.POST or None, scope=scope)
+    form = RegisterPatientForm(request.POST if request.method == "POST" else None, scope=scope)
     candidates: list[Patient] = []
     status = 200
     if request.method == "POST":
@@ -71,6 +86,7 @@ def patient_new(request: HttpRequest) -> HttpResponse:
     return render(request, "patients/patient_form.html", {"form": form, "candidates": candidates, "creating": True}, status=status)
 
 
+@require_safe
 @require("patient.view")
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _patient_or_404(request, pk, screen="chart")
@@ -85,20 +101,19 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "patients/patient_detail.html", context)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @require("patient.edit")
 def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    if request.method == "POST":
-        try:
-            patient = selectors.get_patient(scope=request.user.location_ids, pk=pk)  # type: ignore[union-attr]
-        except Patient.DoesNotExist:
-            raise Http404("No such patient in your locations") from None
-    else:
-        patient = _patient_or_404(request, pk, screen="edit")
-    form = PatientForm(request.POST or None, instance=copy.copy(patient))
-    if request.method == "POST":
-        if form.is_valid():
-            services.update_patient(ctx=audit.context_from_request(request), patient=patient, data=form.cleaned_data)
-            messages.success(request, "Changes saved.")
-            return redirect("patients:detail", pk=patient.pk)
-        return render(request, "patients/patient_form.html", {"form": form, "patient": patient}, status=400)
-    return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
+    try:
+        patient = selectors.get_patient(scope=request.user.location_ids, pk=pk)  # type: ignore[union-attr]
+    except Patient.DoesNotExist:
+        raise Http404("No such patient in your locations") from None
+    posted = request.method == "POST"
+    form = PatientForm(request.POST if posted else None, instance=copy.copy(patient))
+    if posted and form.is_valid():
+        services.update_patient(ctx=audit.context_from_request(request), patient=patient, data=form.cleaned_data)
+        messages.success(request, "Changes saved.")
+        return redirect("patients:detail", pk=patient.pk)
+    # The form shows the patient's record (or, after a refused change, their name and number).
+    selectors.record_view(ctx=audit.context_from_request(request), patient=patient, screen="edit")
+    return render(request, "patients/patient_form.html", {"form": form, "patient": patient}, status=400 if posted else 200)

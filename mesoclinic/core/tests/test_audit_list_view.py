@@ -121,3 +121,11 @@ def test_it_answers_a_filter_it_cannot_read_with_a_clear_400(client, manager, lo
     assert response.status_code == 400
     assert message in response.content.decode()
     assert response.context["events"] == []
+
+
+def test_the_audit_trail_is_read_only(client, manager, location):
+    write(manager, location_id=location.pk)
+    client.force_login(manager)
+    assert client.post(URL).status_code == 405
+    assert client.delete(URL).status_code == 405
+    assert AuditEvent.objects.count() == 1

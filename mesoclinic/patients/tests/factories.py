@@ -26,3 +26,44 @@ class PatientFactory(factory.django.DjangoModelFactory):
         patient.refresh_search_keys()
         patient.save()
         return patient
+
+
+def patient_data(**overrides: object) -> dict[str, object]:
+    """Cleaned data for `services.register_patient` / `update_patient`: a complete, valid patient."""
+    data: dict[str, object] = {
+        "given_name": "Zoë",
+        "family_name": "Ölçer",
+        "date_of_birth": datetime.date(1988, 6, 2),
+        "sex": Patient.Sex.FEMALE,
+        "phone": "+44 7700 900456",
+        "email": "zoe@example.com",
+        "address": "",
+        "fitzpatrick": Patient.Fitzpatrick.III,
+        "preferred_channel": Patient.Channel.EMAIL,
+        "consents_to_reminders": True,
+        "consents_to_marketing": False,
+        "notes": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def form_data(location=None, **overrides: object) -> dict[str, str]:
+    """What the registration or edit form posts for `patient_data()` (booleans as browsers send them)."""
+    data: dict[str, str] = {}
+    for name, value in patient_data().items():
+        if isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        elif isinstance(value, datetime.date):
+            data[name] = value.isoformat()
+        else:
+            data[name] = str(value)
+    if location is not None:
+        data["location"] = str(location.pk)
+    for name, value in overrides.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = str(value)
+    return data
