@@ -17,18 +17,23 @@ def create_database() -> None:
     import dj_database_url
     import psycopg
     from psycopg import sql
+    from psycopg.conninfo import make_conninfo
 
     config = dj_database_url.parse(os.environ["DATABASE_URL"])
     if "postgresql" not in config["ENGINE"]:
         return
     name = config["NAME"]
-    conninfo = {"host": config.get("HOST") or "127.0.0.1", "port": config.get("PORT") or 5432, "user": config.get("USER") or "postgres"}
-    if config.get("PASSWORD"):
-        conninfo["password"] = config["PASSWORD"]
-    with psycopg.connect(dbname="postgres", autocommit=True, **conninfo) as conn:
+    conninfo = make_conninfo(
+        dbname="postgres",
+        host=str(config.get("HOST") or "127.0.0.1"),
+        port=str(config.get("PORT") or 5432),
+        user=str(config.get("USER") or "postgres"),
+        password=str(config.get("PASSWORD") or ""),
+    )
+    with psycopg.connect(conninfo, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(name))))
             print(f"created database {name}")
 
 
