@@ -21,13 +21,18 @@ def locked_message() -> str:
     return f"Too many failed sign-ins. Wait {minutes} minute{'s' if minutes != 1 else ''}, or reset your password."
 
 
+def _typed_username(request: HttpRequest) -> str:
+    """The user name as typed, fit for the throttle table and the audit row (PostgreSQL text holds no NUL)."""
+    return request.POST.get("username", "").replace("\x00", "")[:150]
+
+
 class SignInView(auth_views.LoginView):
     template_name = "accounts/sign_in.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        username = request.POST.get("username", "")[:150]
+        username = _typed_username(request)
         if services.sign_in_locked(username=username, ip_address=audit.client_ip(request)):
             form = self.get_form()
             form.errors.clear()
@@ -43,7 +48,7 @@ class SignInView(auth_views.LoginView):
         return response
 
     def form_invalid(self, form: SignInForm) -> HttpResponse:  # type: ignore[override]
-        username = self.request.POST.get("username", "")
+        username = _typed_username(self.request)
         services.record_sign_in_failure(ctx=audit.context_from_request(self.request), username=username)
         return self.render_to_response(self.get_context_data(form=form), status=400)
 

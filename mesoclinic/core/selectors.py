@@ -56,10 +56,13 @@ class AuditFilter:
             raw = query.get(name, "").strip()
             if raw and _date_or_none(raw) is None:
                 errors.append(f"“{label}” must be a date such as 2026-03-31.")
+        for name, label in (("actor", "User name"), ("object_type", "Record type")):
+            if "\x00" in query.get(name, ""):
+                errors.append(f"{label} contains a character that cannot be searched for.")
         filters = cls(
-            actor=query.get("actor", "").strip()[:150],
+            actor=query.get("actor", "").strip().replace("\x00", "")[:150],
             action=action if action in AuditEvent.Action.values else "",
-            object_type=query.get("object_type", "").strip()[:60],
+            object_type=query.get("object_type", "").strip().replace("\x00", "")[:60],
             patient_id=_int_or_none(query.get("patient_id", "").strip()),
             since=_date_or_none(query.get("since", "").strip()),
             until=_date_or_none(query.get("until", "").strip()),

@@ -92,3 +92,17 @@ def test_signing_out_needs_a_post(client, receptionist):
 def test_a_signed_in_user_opening_sign_in_goes_home(client, receptionist):
     client.force_login(receptionist)
     assert client.get(SIGN_IN)["Location"] == HOME
+
+
+@pytest.mark.parametrize(
+    ("username", "message"),
+    [
+        pytest.param("x" * 500, "Ensure this value has at most 150 characters (it has 500).", id="over-long"),
+        pytest.param("ad\x00min", "Null characters are not allowed.", id="nul-character"),
+    ],
+)
+def test_a_user_name_that_cannot_exist_is_refused_with_a_400(client, username, message):
+    response = client.post(SIGN_IN, {"username": username, "password": "whatever"})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert AuditEvent.objects.get().action == AuditEvent.Action.SIGN_IN_FAILED

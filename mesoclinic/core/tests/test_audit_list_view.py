@@ -112,6 +112,7 @@ def test_it_pages_by_the_id_of_the_last_row_shown(client, manager, location):
         ({"until": "2026-02-31"}, "must be a date"),
         ({"since": "2026-03-02", "until": "2026-03-01"}, "must not be after"),
         ({"action": "explode"}, "is not an audit action"),
+        ({"actor": "meg\x00an"}, "User name contains a character that cannot be searched for."),
     ],
 )
 def test_it_answers_a_filter_it_cannot_read_with_a_clear_400(client, manager, location, query, message):
