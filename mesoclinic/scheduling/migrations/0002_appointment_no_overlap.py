@@ -4,7 +4,8 @@ Exclusion constraints over half-open time ranges (`[)`: back-to-back is allowed)
 active statuses, so a cancelled or missed appointment frees its time. The practitioner, room and
 device are held from `resource_starts_at` (after a numbing wait in the waiting area); the patient
 from `starts_at`. Django's ExclusionConstraint is PostgreSQL-only and would break SQLite, so the
-constraints are installed here with SQL; on SQLite the booking service serialises bookings and
+constraints are installed here with SQL. They are checked at once (INITIALLY IMMEDIATE) but
+DEFERRABLE, so moving a whole series can check the end state rather than each step. On SQLite the booking service serialises bookings and
 re-checks overlaps inside its write-locked transaction (docs/decisions/0008).
 """
 
@@ -26,7 +27,8 @@ def install(apps, schema_editor):
     for name, column, start, condition in RULES:
         schema_editor.execute(
             f"ALTER TABLE scheduling_appointment ADD CONSTRAINT {name} "
-            f"EXCLUDE USING gist ({column} WITH =, tstzrange({start}, ends_at, '[)') WITH &&) WHERE ({condition})"
+            f"EXCLUDE USING gist ({column} WITH =, tstzrange({start}, ends_at, '[)') WITH &&) WHERE ({condition}) "
+            "DEFERRABLE INITIALLY IMMEDIATE"
         )
 
 

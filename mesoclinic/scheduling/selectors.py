@@ -1,0 +1,529 @@
+"""Reads for scheduling: free slots, calendars, appointments. The location scope is always explicit.
+
+Slot search (`SlotFinder`, `find_slot`, `free_slots`) loads a location's hours and resources once
+(six queries), then the busy intervals of the days it looks at in one query per chunk of days
+(with the time off and closures of that chunk: three queries), and computes in Python. It never
+queries per candidate slot. See docs/decisions/0009.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from mesoclinic.accounts.models import User
+from mesoclinic.accounts.roles import CLINICAL
+from mesoclinic.core import audit
+from mesoclinic.core.models import AuditEvent, Device, Location, OpeningHours, Room
+
+from .models import MAX_APPOINTMENT_MINUTES, Appointment, Closure, SchedulingPolicy, TimeOff, WaitlistEntry, WaitlistOffer, WorkingHours
+from .slots import Availability, Busy, Durations, Slot, days_between, epoch
+
+ACTIVE = list(Appointment.ACTIVE)
+PRACTITIONER_ROLES = sorted(CLINICAL)
+MAX_SPAN = timedelta(minutes=MAX_APPOINTMENT_MINUTES)
+
+
+# --- policy, practitioners ---------------------------------------------------------------------
+
+
+def policy_for(location: Location) -> SchedulingPolicy:
+    """The location's scheduling policy, or the defaults (unsaved) if it has none."""
+    return SchedulingPolicy.objects.filter(location=location).first() or SchedulingPolicy(location=location)
+
+
+def practitioners_at(location: Location) -> QuerySet[User]:
+    """Active clinical staff who are members of `location` (who can be booked there)."""
+    return (
+        User.objects.filter(memberships__location=location, is_active=True, role__in=PRACTITIONER_ROLES)
+        .order_by("last_name", "first_name", "id")
+        .distinct()
+    )
+
+
+def rooms_at(location: Location) -> QuerySet[Room]:
+    return Room.objects.filter(location=location, is_active=True).order_by("name", "id")
+
+
+def devices_at(location: Location) -> QuerySet[Device]:
+    return Device.objects.filter(location=location).order_by("kind", "model", "serial_number")
+
+
+# --- slot search ---------------------------------------------------------------------------------
+
+
+class SlotFinder:
+    """Free slots at one location, for a fixed set of candidate practitioners and one patient.
+
+    Create one per plan (the course planner) or per request (the slot picker): the location's
+    hours and resources are loaded once; busy intervals are loaded per chunk of days as the search
+    reaches them, so finding the first free slot of a week usually reads one day.
+    """
+
+    def __init__(
+        self,
+        *,
+        location: Location,
+        practitioner_ids: Iterable[int] | None = None,
+        needs_device: bool = False,
+        device_kind: str = Device.Kind.DERMAPEN,
+        patient_id: int | None = None,
+        exclude_appointment_ids: Iterable[int] = (),
+        now: datetime | None = None,
+    ) -> None:
+        self.location = location
+        self.needs_device = needs_device
+        self.patient_id = patient_id
+        self.exclude_ids = list(exclude_appointment_ids)
+        self.now = now or timezone.now()
+        self.queries_run = 0  # for tests and benchmarks
+        policy = policy_for(location)
+        members = practitioners_at(location).values_list("id", flat=True)
+        if practitioner_ids is not None:
+            members = members.filter(id__in=list(practitioner_ids))
+        candidates = sorted(set(members))
+        working: dict[int, dict[int, list[tuple[time, time]]]] = defaultdict(lambda: defaultdict(list))
+        for user_id, weekday, starts_at, ends_at in WorkingHours.objects.filter(location=location, user_id__in=candidates).values_list(
+            "user_id", "weekday", "starts_at", "ends_at"
+        ):
+            working[user_id][weekday].append((starts_at, ends_at))
+        opening: dict[int, list[tuple[time, time]]] = defaultdict(list)
+        for weekday, opens_at, closes_at in OpeningHours.objects.filter(location=location).values_list("weekday", "opens_at", "closes_at"):
+            opening[weekday].append((opens_at, closes_at))
+        devices = (
+            list(Device.objects.filter(location=location, kind=device_kind, in_service=True).order_by("id").values_list("id", flat=True))
+            if needs_device
+            else []
+        )
+        self.availability = Availability(
+            zone=location.zone,
+            numbing_in_waiting_area=policy.numbing_in_waiting_area,
+            slot_minutes=policy.slot_minutes,
+            opening=dict(opening),
+            working={user_id: dict(days) for user_id, days in working.items()},
+            practitioners=[p for p in candidates if p in working],
+            rooms=list(rooms_at(location).values_list("id", flat=True)),
+            devices=devices,
+            closures=Busy(),
+            busy_practitioner={},
+            busy_room={},
+            busy_device={},
+            busy_patient=Busy(),
+        )
+        self.queries_run += 6
+        self._loaded: set[date] = set()
+        self._intervals: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+
+    # Loading -----------------------------------------------------------------------------------
+
+    def _load(self, days: Sequence[date]) -> None:
+        """Read the busy intervals of `days` (those not read yet) in three queries."""
+        missing = [day for day in days if day not in self._loaded]
+        if not missing:
+            return
+        first, last = min(missing), max(missing)
+        start = self.location.start_of_day(first)
+        end = self.location.start_of_day(last + timedelta(days=1))
+        practitioners = self.availability.practitioners
+        whose = Q(location_id=self.location.pk) | Q(practitioner_id__in=practitioners)
+        if self.patient_id is not None:
+            whose |= Q(patient_id=self.patient_id)
+        rows = (
+            Appointment.objects.filter(whose, status__in=ACTIVE, starts_at__gte=start - MAX_SPAN, starts_at__lt=end, ends_at__gt=start)
+            .exclude(id__in=self.exclude_ids)
+            .values_list(
+                "location_id", "practitioner_id", "room_id", "device_id", "patient_id", "starts_at", "resource_starts_at", "ends_at"
+            )
+        )
+        practitioner_set = set(practitioners)
+        for location_id, practitioner_id, room_id, device_id, patient_id, starts_at, resource_starts_at, ends_at in rows:
+            resource = (epoch(resource_starts_at), epoch(ends_at))
+            if practitioner_id in practitioner_set:
+                self._intervals["practitioner"].append((practitioner_id, *resource))
+            if location_id == self.location.pk:
+                self._intervals["room"].append((room_id, *resource))
+                if device_id is not None:
+                    self._intervals["device"].append((device_id, *resource))
+            if patient_id == self.patient_id:
+                self._intervals["patient"].append((0, epoch(starts_at), epoch(ends_at)))
+        for user_id, off_start, off_end in TimeOff.objects.filter(
+            user_id__in=practitioners, starts_at__lt=end, ends_at__gt=start
+        ).values_list("user_id", "starts_at", "ends_at"):
+            self._intervals["practitioner"].append((user_id, epoch(off_start), epoch(off_end)))
+        for closed_start, closed_end in Closure.objects.filter(location=self.location, starts_at__lt=end, ends_at__gt=start).values_list(
+            "starts_at", "ends_at"
+        ):
+            self._intervals["closure"].append((0, epoch(closed_start), epoch(closed_end)))
+        self.queries_run += 3
+        self._loaded.update(days_between(first, last))
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        def grouped(kind: str) -> dict[int, Busy]:
+            by_key: dict[int, list[tuple[int, int]]] = defaultdict(list)
+            for key, start, end in self._intervals[kind]:
+                by_key[key].append((start, end))
+            return {key: Busy(intervals) for key, intervals in by_key.items()}
+
+        a = self.availability
+        a.busy_practitioner = grouped("practitioner")
+        a.busy_room = grouped("room")
+        a.busy_device = grouped("device")
+        a.busy_patient = Busy((start, end) for _, start, end in self._intervals["patient"])
+        a.closures = Busy((start, end) for _, start, end in self._intervals["closure"])
+
+    # Searching ---------------------------------------------------------------------------------
+
+    def _order(self, preferred_practitioner_id: int | None, only: int | None) -> list[int]:
+        practitioners = self.availability.practitioners
+        if only is not None:
+            return [only] if only in practitioners else []
+        if preferred_practitioner_id in practitioners:
+            return [preferred_practitioner_id, *(p for p in practitioners if p != preferred_practitioner_id)]
+        return list(practitioners)
+
+    def _scan(
+        self,
+        days: list[date],
+        durations: Durations,
+        practitioners: list[int],
+        *,
+        not_before: datetime | None,
+        from_time: time | None,
+        to_time: time | None,
+        every_start: bool = False,
+        limit: int | None = None,
+    ) -> list[Slot]:
+        found: list[Slot] = []
+        floor = epoch(max(not_before or self.now, self.now))
+        for index, day in enumerate(days):
+            # Read the first day alone (usually enough), then the rest of the window at once.
+            self._load([day] if index == 0 else days[index:])
+            for slot in self.availability.first_free(
+                day=day,
+                durations=durations,
+                practitioners=practitioners,
+                needs_device=self.needs_device,
+                not_before=floor,
+                from_time=from_time,
+                to_time=to_time,
+                every_start=every_start,
+            ):
+                found.append(slot)
+                if limit is not None and len(found) >= limit:
+                    return found
+        return found
+
+    def find(
+        self,
+        *,
+        earliest_on: date,
+        latest_on: date,
+        durations: Durations,
+        preferred_practitioner_id: int | None = None,
+        not_before: datetime | None = None,
+        from_time: time | None = None,
+        to_time: time | None = None,
+    ) -> Slot | None:
+        """The first free slot between two local dates: with the preferred practitioner anywhere
+        in the window if possible, otherwise the earliest with anyone qualified."""
+        days = list(days_between(earliest_on, latest_on))
+        if not days:
+            return None
+        options = {"not_before": not_before, "from_time": from_time, "to_time": to_time, "limit": 1}
+        if preferred_practitioner_id is not None:
+            found = self._scan(days, durations, self._order(None, preferred_practitioner_id), **options)  # type: ignore[arg-type]
+            if found:
+                return found[0]
+        found = self._scan(days, durations, self._order(preferred_practitioner_id, None), **options)  # type: ignore[arg-type]
+        return found[0] if found else None
+
+    def free_on(self, *, on: date, durations: Durations, practitioner_id: int | None = None, limit: int | None = None) -> list[Slot]:
+        """Every free start time on one local date (the first free combination for each)."""
+        return self._scan(
+            [on],
+            durations,
+            self._order(None, practitioner_id),
+            not_before=None,
+            from_time=None,
+            to_time=None,
+            every_start=True,
+            limit=limit,
+        )
+
+    def next_free(
+        self, *, after: datetime, durations: Durations, days: int = 14, limit: int = 5, practitioner_id: int | None = None
+    ) -> list[Slot]:
+        """The next free slots from `after` on, looking up to `days` ahead."""
+        first = self.location.local(after).date()
+        window = list(days_between(first, first + timedelta(days=days)))
+        return self._scan(
+            window,
+            durations,
+            self._order(None, practitioner_id),
+            not_before=after,
+            from_time=None,
+            to_time=None,
+            every_start=True,
+            limit=limit,
+        )
+
+    def hold(self, slot: Slot) -> None:
+        """Treat a proposed slot as taken for the rest of this finder's searches (planning a series)."""
+        self._load([self.location.local(slot.starts_at).date()])
+        for kind, key, start, end in (
+            ("practitioner", slot.practitioner_id, slot.resource_starts_at, slot.ends_at),
+            ("room", slot.room_id, slot.resource_starts_at, slot.ends_at),
+            ("patient", 0, slot.starts_at, slot.ends_at),
+        ):
+            self._intervals[kind].append((key, epoch(start), epoch(end)))
+        if slot.device_id is not None:
+            self._intervals["device"].append((slot.device_id, epoch(slot.resource_starts_at), epoch(slot.ends_at)))
+        self._rebuild()
+
+
+def find_slot(
+    *,
+    location: Location,
+    earliest_on: date,
+    latest_on: date,
+    numbing_minutes: int,
+    procedure_minutes: int,
+    practitioner_ids: Iterable[int] | None = None,
+    preferred_practitioner_id: int | None = None,
+    needs_device: bool = False,
+    patient_id: int | None = None,
+    not_before: datetime | None = None,
+) -> Slot | None:
+    """The first free (practitioner, room, device, start) between two local dates, or None.
+
+    For several sessions of one plan, create one `SlotFinder` and call `find` + `hold` per session.
+    """
+    finder = SlotFinder(location=location, practitioner_ids=practitioner_ids, needs_device=needs_device, patient_id=patient_id)
+    return finder.find(
+        earliest_on=earliest_on,
+        latest_on=latest_on,
+        durations=Durations(numbing_minutes, procedure_minutes),
+        preferred_practitioner_id=preferred_practitioner_id,
+        not_before=not_before,
+    )
+
+
+def free_slots(
+    *,
+    location: Location,
+    on: date,
+    numbing_minutes: int,
+    procedure_minutes: int,
+    practitioner: User | None = None,
+    needs_device: bool = False,
+    patient_id: int | None = None,
+    exclude_appointment_ids: Iterable[int] = (),
+    limit: int | None = None,
+) -> list[Slot]:
+    """Every free start time on a local date at `location` (for the slot picker)."""
+    finder = SlotFinder(
+        location=location,
+        practitioner_ids=[practitioner.pk] if practitioner is not None else None,
+        needs_device=needs_device,
+        patient_id=patient_id,
+        exclude_appointment_ids=exclude_appointment_ids,
+    )
+    return finder.free_on(on=on, durations=Durations(numbing_minutes, procedure_minutes), limit=limit)
+
+
+# --- calendars -----------------------------------------------------------------------------------
+
+
+def _calendar_rows(location: Location, start: datetime, end: datetime) -> QuerySet[Appointment]:
+    return (
+        Appointment.objects.filter(location=location, starts_at__gte=start, starts_at__lt=end)
+        .select_related("patient", "practitioner", "room", "device")
+        .order_by("starts_at", "id")
+    )
+
+
+def _filtered(
+    rows: QuerySet[Appointment], practitioner: User | None, room: Room | None, device: Device | None, include_cancelled: bool
+) -> QuerySet[Appointment]:
+    if practitioner is not None:
+        rows = rows.filter(practitioner=practitioner)
+    if room is not None:
+        rows = rows.filter(room=room)
+    if device is not None:
+        rows = rows.filter(device=device)
+    if not include_cancelled:
+        rows = rows.exclude(status=Appointment.Status.CANCELLED)
+    return rows
+
+
+def appointments_for_day(
+    *,
+    scope: frozenset[int],
+    location: Location,
+    on: date,
+    practitioner: User | None = None,
+    room: Room | None = None,
+    device: Device | None = None,
+    include_cancelled: bool = False,
+) -> list[Appointment]:
+    """A location's appointments starting on a local date (clinic-local midnight to midnight, DST-safe)."""
+    if location.pk not in scope:
+        raise Location.DoesNotExist("location not in scope")
+    rows = _calendar_rows(location, location.start_of_day(on), location.start_of_day(on + timedelta(days=1)))
+    return list(_filtered(rows, practitioner, room, device, include_cancelled))
+
+
+def appointments_for_week(
+    *,
+    scope: frozenset[int],
+    location: Location,
+    starting_on: date,
+    practitioner: User | None = None,
+    room: Room | None = None,
+    device: Device | None = None,
+    per_day_limit: int = 60,
+) -> dict[date, list[Appointment]]:
+    """Seven local days from `starting_on`, each with its appointments (at most `per_day_limit` + 1)."""
+    if location.pk not in scope:
+        raise Location.DoesNotExist("location not in scope")
+    rows = _calendar_rows(location, location.start_of_day(starting_on), location.start_of_day(starting_on + timedelta(days=7)))
+    week: dict[date, list[Appointment]] = {starting_on + timedelta(days=n): [] for n in range(7)}
+    for appointment in _filtered(rows, practitioner, room, device, include_cancelled=False):
+        day = location.local(appointment.starts_at).date()
+        if len(week[day]) <= per_day_limit:
+            week[day].append(appointment)
+    return week
+
+
+def record_calendar_view(ctx: audit.AuditContext, *, location: Location, screen: str, on: date, count: int) -> None:
+    """Calendars show patient names: one audit row per calendar page."""
+    audit.record(
+        ctx,
+        action=AuditEvent.Action.VIEW,
+        object_type="schedule",
+        object_id=location.pk,
+        location_id=location.pk,
+        detail={"screen": screen, "on": on.isoformat(), "appointments": count},
+    )
+
+
+def appointments_in_scope(scope: frozenset[int]) -> QuerySet[Appointment]:
+    return Appointment.objects.filter(location_id__in=scope).select_related("location", "patient", "practitioner", "room", "device")
+
+
+def get_appointment(*, scope: frozenset[int], pk: int) -> Appointment:
+    """The appointment if its location is in scope; otherwise Appointment.DoesNotExist (a 404)."""
+    return appointments_in_scope(scope).get(pk=pk)
+
+
+def view_appointment(*, ctx: audit.AuditContext, scope: frozenset[int], pk: int) -> Appointment:
+    appointment = get_appointment(scope=scope, pk=pk)
+    audit.record(
+        ctx,
+        action=AuditEvent.Action.VIEW,
+        object_type="appointment",
+        object_id=appointment.pk,
+        patient_id=appointment.patient_id,
+        location_id=appointment.location_id,
+    )
+    return appointment
+
+
+def series_of(appointment: Appointment) -> list[Appointment]:
+    """Every appointment of the same series (booked together), in time order; just itself if none."""
+    if not appointment.series_key:
+        return [appointment]
+    return list(
+        Appointment.objects.filter(series_key=appointment.series_key)
+        .select_related("location", "patient", "practitioner", "room", "device")
+        .order_by("starts_at", "id")
+    )
+
+
+def later_in_series(appointment: Appointment) -> list[Appointment]:
+    """The active appointments of the same series that start after this one."""
+    return [
+        other
+        for other in series_of(appointment)
+        if other.pk != appointment.pk and other.starts_at > appointment.starts_at and other.status == Appointment.Status.BOOKED
+    ]
+
+
+def appointments_for_patient(*, patient_id: int, limit: int = 20) -> list[Appointment]:
+    """A patient's appointments, upcoming first then most recent (one query)."""
+    return list(
+        Appointment.objects.filter(patient_id=patient_id)
+        .select_related("location", "practitioner", "room", "device")
+        .order_by("-starts_at", "-id")[:limit]
+    )
+
+
+def practitioner_appointments(*, practitioner: User, start: datetime, end: datetime) -> list[Appointment]:
+    """One practitioner's active appointments in [start, end), for their own page and iCal feed."""
+    return list(
+        Appointment.objects.filter(practitioner=practitioner, status__in=ACTIVE, starts_at__gte=start, starts_at__lt=end)
+        .select_related("location", "room", "device", "patient")
+        .order_by("starts_at", "id")
+    )
+
+
+# --- working time, waitlist ------------------------------------------------------------------------
+
+
+def working_hours_at(location: Location) -> list[WorkingHours]:
+    return list(
+        WorkingHours.objects.filter(location=location).select_related("user").order_by("user__last_name", "user_id", "weekday", "starts_at")
+    )
+
+
+def time_off_at(location: Location, *, since: datetime) -> list[TimeOff]:
+    """Time off (ending after `since`) of the practitioners of `location`."""
+    members = practitioners_at(location).values("id")
+    return list(TimeOff.objects.filter(user_id__in=members, ends_at__gt=since).select_related("user").order_by("starts_at"))
+
+
+def closures_at(location: Location, *, since: datetime) -> list[Closure]:
+    return list(Closure.objects.filter(location=location, ends_at__gt=since).order_by("starts_at"))
+
+
+def active_appointments_between(
+    *, location: Location | None = None, practitioner: User | None = None, start: datetime, end: datetime
+) -> int:
+    """How many active appointments fall in [start, end) (to warn about new time off or closures)."""
+    rows = Appointment.objects.filter(
+        status=Appointment.Status.BOOKED, starts_at__lt=end, ends_at__gt=start, starts_at__gte=start - MAX_SPAN
+    )
+    if location is not None:
+        rows = rows.filter(location=location)
+    if practitioner is not None:
+        rows = rows.filter(practitioner=practitioner)
+    return rows.count()
+
+
+@dataclass(frozen=True)
+class WaitlistView:
+    entries: list[WaitlistEntry]
+    offers: list[WaitlistOffer]
+
+
+def waitlist_at(*, scope: frozenset[int], location: Location) -> WaitlistView:
+    if location.pk not in scope:
+        raise Location.DoesNotExist("location not in scope")
+    today = location.local(timezone.now()).date()
+    entries = list(
+        WaitlistEntry.objects.filter(location=location, status=WaitlistEntry.Status.WAITING, latest_on__gte=today)
+        .select_related("patient", "practitioner")
+        .order_by("created_at", "id")
+    )
+    offers = list(
+        WaitlistOffer.objects.filter(entry__location=location, status=WaitlistOffer.Status.OPEN, starts_at__gte=timezone.now())
+        .select_related("entry__patient", "freed_appointment__practitioner", "freed_appointment__room", "freed_appointment__device")
+        .order_by("starts_at", "id")
+    )
+    return WaitlistView(entries=entries, offers=offers)
