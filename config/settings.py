@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "mesoclinic.core",
     "mesoclinic.accounts",
     "mesoclinic.patients",
+    "mesoclinic.catalog",
+    "mesoclinic.screening",
     "mesoclinic.scheduling",
     "mesoclinic.messaging",
 ]
@@ -193,6 +195,8 @@ LOGGING = {
 
 MESOCLINIC_DEMO_PASSWORD = os.environ.get("MESOCLINIC_DEMO_PASSWORD", "meso-demo-2026")
 MESOCLINIC_PAGE_SIZE = env_int("MESOCLINIC_PAGE_SIZE", 25)
+# Days a full contraindication screening stays valid (about six months by default).
+MESOCLINIC_SCREENING_VALID_DAYS = env_int("MESOCLINIC_SCREENING_VALID_DAYS", 182)
 
 # Scheduling: reminder lead times (hours before the appointment, comma-separated).
 MESOCLINIC_REMINDER_LEAD_HOURS = [int(hours) for hours in env_list("MESOCLINIC_REMINDER_LEAD_HOURS", "48,2")]

@@ -5,6 +5,8 @@ urlpatterns = [
     path("", include("mesoclinic.core.urls")),
     path("accounts/", include("mesoclinic.accounts.urls")),
     path("patients/", include("mesoclinic.patients.urls")),
+    path("catalog/", include("mesoclinic.catalog.urls")),
+    path("screening/", include("mesoclinic.screening.urls")),
     path("admin/", admin.site.urls),
 ]
 

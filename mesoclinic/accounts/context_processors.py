@@ -13,6 +13,8 @@ def staff(request: HttpRequest) -> dict[str, Any]:
     nav = []
     if user.can("patient.view"):
         nav.append(("patients:list", "Patients"))
+    if user.can("catalog.view"):
+        nav.append(("catalog:overview", "Catalog"))
     if user.can("audit.view"):
         nav.append(("core:audit-list", "Audit trail"))
     if user.is_staff:

@@ -27,6 +27,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit.view": frozenset({Role.MANAGER, Role.ADMIN}),
     "location.manage": frozenset({Role.MANAGER, Role.ADMIN}),
     "catalog.edit": frozenset({Role.MEDICAL_DIRECTOR}),
+    "catalog.view": frozenset({Role.DOCTOR, Role.NURSE, Role.MEDICAL_DIRECTOR}),
+    "screening.view": frozenset({Role.DOCTOR, Role.NURSE, Role.MEDICAL_DIRECTOR}),
+    "screening.screen": frozenset({Role.DOCTOR}),
+    "screening.rescreen": frozenset({Role.DOCTOR, Role.NURSE}),
+    "screening.override": frozenset({Role.DOCTOR}),
     # Scheduling and messaging (mesoclinic/scheduling, mesoclinic/messaging).
     "schedule.view": frozenset({Role.DOCTOR, Role.NURSE, Role.RECEPTIONIST, Role.MANAGER, Role.MEDICAL_DIRECTOR}),
     "appointment.book": frozenset({Role.DOCTOR, Role.NURSE, Role.RECEPTIONIST, Role.MANAGER}),

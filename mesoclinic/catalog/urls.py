@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import views
+
+app_name = "catalog"
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("versions/", views.version_list, name="version-list"),
+    path("versions/<int:number>/", views.version_detail, name="version-detail"),
+    path("versions/<int:number>/download/", views.version_download, name="version-download"),
+    path("export/", views.export, name="export"),
+    path("import/", views.import_view, name="import"),
+]
+for page in views.PAGES:
+    urlpatterns += [
+        path(f"{page.slug}/", views.item_list, {"section": page.slug}, name=f"{page.name}-list"),
+        path(f"{page.slug}/new/", views.item_edit, {"section": page.slug}, name=f"{page.name}-new"),
+        path(f"{page.slug}/<int:pk>/", views.item_detail, {"section": page.slug}, name=f"{page.name}-detail"),
+        path(f"{page.slug}/<int:pk>/edit/", views.item_edit, {"section": page.slug}, name=f"{page.name}-edit"),
+    ]
