@@ -24,6 +24,10 @@ class PatientForm(forms.ModelForm):
         }
         help_texts = {"fitzpatrick": "Skin phototype; guides pigmentation risk and depth choices."}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["fitzpatrick"].choices = [("", "Not recorded"), *Patient.Fitzpatrick.choices]  # type: ignore[attr-defined]
+
     def clean_date_of_birth(self) -> date:
         born: date = self.cleaned_data["date_of_birth"]
         today = timezone.localdate()
@@ -56,3 +60,7 @@ class RegisterPatientForm(PatientForm):
         super().__init__(*args, **kwargs)
         self.fields["location"].queryset = Location.objects.filter(pk__in=scope, is_active=True)  # type: ignore[attr-defined]
         self.order_fields(["location"])
+
+    def hide_duplicate_confirmation(self) -> None:
+        """No similar patients are shown, so the "I have checked" box would make no sense: keep it out of sight."""
+        self.fields["confirm_not_duplicate"].widget = forms.HiddenInput()

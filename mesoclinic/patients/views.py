@@ -83,6 +83,8 @@ def patient_new(request: HttpRequest) -> HttpResponse:
                 return redirect("patients:detail", pk=patient.pk)
         else:
             status = 400
+    if not candidates:
+        form.hide_duplicate_confirmation()
     return render(request, "patients/patient_form.html", {"form": form, "candidates": candidates, "creating": True}, status=status)
 
 

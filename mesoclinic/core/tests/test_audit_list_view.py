@@ -57,6 +57,24 @@ def test_a_manager_sees_the_rows_of_their_own_locations_newest_first(client, man
     assert listed_ids(response) == [newer.pk, older.pk]
 
 
+def test_each_row_shows_who_did_what_to_which_patient_in_plain_words(client, manager, location):
+    audit.record(
+        audit.AuditContext(actor=manager, ip_address="192.0.2.9"),
+        action=AuditEvent.Action.UPDATE,
+        object_type="patient",
+        object_id=42,
+        patient_id=42,
+        location_id=location.pk,
+        detail={"fields": ["family_name", "notes"]},
+    )
+    client.force_login(manager)
+    html = client.get(URL).content.decode()
+    assert '<a href="?patient_id=42" title="Show every event for this patient">patient 42</a></td>' in html
+    assert "fields: family_name, notes" in html
+    assert "192.0.2.9" in html
+    assert '<a href="/audit/" aria-current="page">Audit trail</a>' in html
+
+
 def test_the_admin_sees_every_location(client, location, other_location):
     admin = UserFactory(role=Role.ADMIN)
     rows = [write(admin, location_id=location.pk), write(admin, location_id=other_location.pk)]

@@ -87,6 +87,13 @@ def test_the_registration_form_offers_only_the_users_locations(signed_in, locati
     assert other_location.name not in html
 
 
+def test_the_plain_registration_form_does_not_offer_the_duplicate_confirmation(signed_in, location):
+    html = signed_in.get(NEW).content.decode()
+    assert "I have checked the similar patients above" not in html
+    assert '<input type="hidden" name="confirm_not_duplicate"' in html
+    assert '<option value="" selected>Not recorded</option>' in html
+
+
 def test_registering_a_patient_saves_them_and_opens_their_page(signed_in, location):
     response = signed_in.post(NEW, form_data(location))
     patient = Patient.objects.get()
@@ -155,7 +162,16 @@ def test_a_manager_sees_who_opened_the_record(client, manager, location):
     client.get(reverse("patients:detail", args=[patient.pk]))
     html = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
     assert "Who opened this record" in html
+    assert "When (Europe/London)" in html
     assert html.count(f"<td>{manager.username}</td>") == 2
+    assert f'href="/audit/?patient_id={patient.pk}"' in html
+
+
+def test_the_main_navigation_marks_the_current_section(signed_in, location):
+    patient = PatientFactory(location=location)
+    for url in (LIST, NEW, reverse("patients:detail", args=[patient.pk])):
+        assert '<a href="/patients/" aria-current="page">Patients</a>' in signed_in.get(url).content.decode()
+    assert 'aria-current="page"' not in signed_in.get(reverse("core:home")).content.decode()
 
 
 def test_editing_saves_the_change(signed_in, location):

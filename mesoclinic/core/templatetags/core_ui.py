@@ -1,0 +1,27 @@
+"""Small template helpers for the staff UI shared by every app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def in_section(path: str, href: str) -> bool:
+    """True when `path` is the page at `href` or below it (the main navigation marks that entry current)."""
+    return href != "/" and path.startswith(href)
+
+
+@register.filter
+def audit_detail(detail: Any) -> str:
+    """An audit row's detail as plain text: "fields: family_name, notes · screen: chart"."""
+    if not isinstance(detail, dict):
+        return str(detail or "")
+    parts = []
+    for key, value in detail.items():
+        shown = ", ".join(str(item) for item in value) if isinstance(value, list | tuple) else str(value)
+        parts.append(f"{key.replace('_', ' ')}: {shown}")
+    return " · ".join(parts)
