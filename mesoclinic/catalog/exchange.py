@@ -141,7 +141,7 @@ MODEL_SECTION = {section.model: section for section in SECTIONS}
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return float(value)
+        return int(value) if value == value.to_integral_value() else float(value)
     return value
 
 
@@ -378,14 +378,20 @@ def _apply_item(
     if len(errors.items) > before:
         return False
     try:
-        obj.full_clean(exclude=[name for name, _ in relations.items()])
+        # Keys are matched and de-duplicated above, and each model's clean() mirrors its check
+        # constraints in Python, so no query is needed here; the database enforces them again on save.
+        obj.full_clean(validate_unique=False, validate_constraints=False)
     except ValidationError as error:
         for message in _validation_messages(error):
             errors.add(where, message)
         return False
+    is_new = obj.pk is None
     obj.save()
     for name, targets in relations.items():
-        getattr(obj, name).set(targets)
+        if is_new:
+            getattr(obj, name).add(*targets)
+        else:
+            getattr(obj, name).set(targets)
     if model is Protocol:
         _apply_protocol_rows(obj, item, by_key, where, errors)
     return len(errors.items) == before
@@ -468,7 +474,7 @@ def set_protocol_areas(protocol: Protocol, guidance: list[AreaGuidance], *, wher
         row = current.get(entry.area.pk) or ProtocolArea(protocol=protocol, area=entry.area)
         row.depth_min_mm, row.depth_max_mm = entry.depth_min_mm, entry.depth_max_mm
         try:
-            row.full_clean(exclude=["protocol"], validate_unique=False)
+            row.full_clean(exclude=["protocol", "area"], validate_unique=False, validate_constraints=False)
         except ValidationError as error:
             errors.extend(f"{where} › {entry.area.name}: {message}" for message in _validation_messages(error))
             continue
@@ -487,7 +493,7 @@ def set_protocol_ingredients(protocol: Protocol, doses: list[IngredientDose], *,
         row = current.get(dose.ingredient.pk) or ProtocolIngredient(protocol=protocol, ingredient=dose.ingredient)
         row.concentration, row.concentration_unit, row.note = dose.concentration, dose.concentration_unit.strip(), dose.note.strip()
         try:
-            row.full_clean(exclude=["protocol"], validate_unique=False)
+            row.full_clean(exclude=["protocol", "ingredient"], validate_unique=False, validate_constraints=False)
         except ValidationError as error:
             errors.extend(f"{where} › {dose.ingredient.name}: {message}" for message in _validation_messages(error))
             continue

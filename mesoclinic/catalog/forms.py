@@ -6,7 +6,6 @@ message; the database constraints and `services.validate_catalog` back them up f
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -97,15 +96,6 @@ class TechniqueForm(CatalogForm):
         fields = ("key", "name", "method", "mode", "description", "is_active")
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        method, mode = data.get("method"), data.get("mode")
-        if method == Technique.Method.DIRECT and mode and mode not in Technique.DIRECT_MODES:
-            self.add_error("mode", "Direct injection is point by point, papules or nappage.")
-        if method == Technique.Method.DERMAPEN and mode and mode not in Technique.DERMAPEN_MODES:
-            self.add_error("mode", "A Dermapen stamps, rolls, or does both.")
-        return data
-
 
 class ProductForm(CatalogForm):
     many_to_many = ("ingredients", "approved_concerns")
@@ -180,12 +170,6 @@ class ProtocolForm(CatalogForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        low, high = data.get("sessions_min"), data.get("sessions_max")
-        if low is not None and high is not None and low > high:
-            self.add_error("sessions_max", f"The most sessions ({high}) cannot be fewer than the fewest ({low}).")
-        low, high = data.get("interval_min_days"), data.get("interval_max_days")
-        if low is not None and high is not None and low > high:
-            self.add_error("interval_max_days", f"The longest interval ({high} days) cannot be shorter than the shortest ({low} days).")
         concerns = data.get("concerns") or []
         for product in data.get("products") or []:
             approved = {concern.pk for concern in product.approved_concerns.all()}
@@ -205,19 +189,6 @@ class ProtocolAreaForm(forms.ModelForm):
             "depth_min_mm": forms.NumberInput(attrs={"step": "0.05", "min": "0.05", "max": "3"}),
             "depth_max_mm": forms.NumberInput(attrs={"step": "0.05", "min": "0.05", "max": "3"}),
         }
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        low, high = data.get("depth_min_mm"), data.get("depth_max_mm")
-        if (low is None) != (high is None) and "depth_min_mm" not in self.errors and "depth_max_mm" not in self.errors:
-            self.add_error("depth_max_mm" if high is None else "depth_min_mm", "Give both depths, or neither.")
-        if low is not None and high is not None and low > high:
-            self.add_error("depth_max_mm", f"The deepest depth ({high} mm) cannot be shallower than the shallowest ({low} mm).")
-        for name in ("depth_min_mm", "depth_max_mm"):
-            value = data.get(name)
-            if value is not None and not Decimal("0") < value <= Decimal("3"):
-                self.add_error(name, "Depth must be more than 0 and at most 3 mm.")
-        return data
 
 
 class ProtocolIngredientForm(forms.ModelForm):
@@ -265,12 +236,6 @@ class AftercareRuleForm(CatalogForm):
         fields = ("key", "name", "area", "area_kind", "instruction", "duration_hours", "expected_effects", "is_active")
         widgets = {"instruction": forms.Textarea(attrs={"rows": 3}), "expected_effects": forms.Textarea(attrs={"rows": 3})}
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if "area" in data and "area_kind" in data and bool(data.get("area")) == bool(data.get("area_kind")):
-            self.add_error("area_kind", "Choose either one area or one kind of area (not both, not neither).")
-        return data
-
 
 class QuestionForm(CatalogForm):
     class Meta:
@@ -315,15 +280,6 @@ class ContraindicationRuleForm(CatalogForm):
             "coding_code": "Coded concept: code",
             "coding_display": "Coded concept: display",
         }
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        system, code = data.get("coding_system", ""), data.get("coding_code", "")
-        if bool(system) != bool(code):
-            self.add_error("coding_code" if system else "coding_system", "A coded concept needs both a system and a code (or neither).")
-        if data.get("coding_display") and not system:
-            self.add_error("coding_display", "A display text belongs to a code: give the system and code too, or leave it empty.")
-        return data
 
 
 class ProcedureStepForm(CatalogForm):

@@ -154,6 +154,12 @@ class Technique(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        if self.method == self.Method.DIRECT and self.mode and self.mode not in self.DIRECT_MODES:
+            raise ValidationError({"mode": "Direct injection is point by point, papules or nappage."})
+        if self.method == self.Method.DERMAPEN and self.mode and self.mode not in self.DERMAPEN_MODES:
+            raise ValidationError({"mode": "A Dermapen stamps, rolls, or does both."})
+
     @property
     def needs_device(self) -> bool:
         """True when the technique needs a Dermapen (a bookable device)."""
@@ -261,6 +267,17 @@ class Protocol(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        errors = {}
+        if self.sessions_min is not None and self.sessions_max is not None and self.sessions_min > self.sessions_max:
+            errors["sessions_max"] = f"The most sessions ({self.sessions_max}) cannot be fewer than the fewest ({self.sessions_min})."
+        if self.interval_min_days is not None and self.interval_max_days is not None and self.interval_min_days > self.interval_max_days:
+            errors["interval_max_days"] = (
+                f"The longest interval ({self.interval_max_days} days) cannot be shorter than the shortest ({self.interval_min_days} days)."
+            )
+        if errors:
+            raise ValidationError(errors)
+
 
 class ProtocolArea(models.Model):
     """An area a protocol treats, with the microneedling depth guidance for it (an editable range, not a rule).
@@ -296,7 +313,13 @@ class ProtocolArea(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(depth_min_mm__isnull=True, depth_max_mm__isnull=True)
-                | Q(depth_min_mm__gt=0, depth_min_mm__lte=F("depth_max_mm"), depth_max_mm__lte=DEPTH_LIMIT_MM),
+                | Q(
+                    depth_min_mm__isnull=False,
+                    depth_max_mm__isnull=False,
+                    depth_min_mm__gt=0,
+                    depth_min_mm__lte=F("depth_max_mm"),
+                    depth_max_mm__lte=DEPTH_LIMIT_MM,
+                ),
                 name="catalog_protocolarea_depth_in_range",
                 violation_error_message=(
                     "Depth guidance must lie between 0 and 3 mm, with the shallowest depth not deeper than the deepest; "
@@ -307,6 +330,18 @@ class ProtocolArea(models.Model):
 
     def __str__(self) -> str:
         return f"{self.protocol} — {self.area}"
+
+    def clean(self) -> None:
+        low, high = self.depth_min_mm, self.depth_max_mm
+        if (low is None) != (high is None):
+            raise ValidationError({"depth_max_mm" if high is None else "depth_min_mm": "Give both depths, or neither."})
+        if low is not None and high is not None:
+            if not (Decimal("0") < low <= DEPTH_LIMIT_MM and Decimal("0") < high <= DEPTH_LIMIT_MM):
+                raise ValidationError("Depth must be more than 0 and at most 3 mm.")
+            if low > high:
+                raise ValidationError(
+                    {"depth_max_mm": f"The deepest depth ({high} mm) cannot be shallower than the shallowest ({low} mm)."}
+                )
 
     @property
     def depth_label(self) -> str:
@@ -337,7 +372,8 @@ class ProtocolIngredient(models.Model):
                 violation_error_message="That ingredient is listed twice.",
             ),
             models.CheckConstraint(
-                condition=Q(concentration__isnull=True, concentration_unit="") | Q(concentration__gt=0) & ~Q(concentration_unit=""),
+                condition=Q(concentration__isnull=True, concentration_unit="")
+                | Q(concentration__isnull=False, concentration__gt=0) & ~Q(concentration_unit=""),
                 name="catalog_protocolingredient_concentration_valid",
                 violation_error_message="A concentration must be more than 0 and have a unit (or leave both empty).",
             ),
@@ -345,6 +381,15 @@ class ProtocolIngredient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ingredient} in {self.protocol}"
+
+    def clean(self) -> None:
+        if self.concentration is None and self.concentration_unit:
+            raise ValidationError({"concentration": "Give the concentration for this unit, or leave the unit empty."})
+        if self.concentration is not None:
+            if self.concentration <= 0:
+                raise ValidationError({"concentration": "A concentration must be more than 0."})
+            if not self.concentration_unit:
+                raise ValidationError({"concentration_unit": "Choose the unit of the concentration."})
 
     @property
     def concentration_label(self) -> str:
@@ -397,6 +442,10 @@ class AftercareRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if (self.area_id is None) == (not self.area_kind):
+            raise ValidationError({"area_kind": "Choose either one area or one kind of area (not both, not neither)."})
 
     @property
     def target_label(self) -> str:
@@ -485,6 +534,14 @@ class ContraindicationRule(models.Model):
 
     def __str__(self) -> str:
         return self.condition
+
+    def clean(self) -> None:
+        if bool(self.coding_system) != bool(self.coding_code):
+            raise ValidationError(
+                {"coding_code" if self.coding_system else "coding_system": "A coded concept needs both a system and a code (or neither)."}
+            )
+        if self.coding_display and not self.coding_system:
+            raise ValidationError({"coding_display": "A display text belongs to a code: give the system and code too, or leave it empty."})
 
 
 class ProcedureStep(models.Model):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 
 from mesoclinic.core import audit
 from mesoclinic.core.models import AuditEvent
@@ -32,6 +32,8 @@ from .models import (
     ProcedureStep,
     Product,
     Protocol,
+    ProtocolArea,
+    ProtocolIngredient,
     Question,
     Technique,
 )
@@ -150,7 +152,10 @@ def catalog_edit(*, ctx: audit.AuditContext, note: str = "", expected_version: i
         previous = _latest_version()
         if expected_version is not None and previous is not None and previous.number != expected_version:
             raise CatalogConflict(expected_version, previous.number)
-        yield edit
+        try:
+            yield edit
+        except IntegrityError as error:  # the database's constraints are the last guard; name what broke
+            raise CatalogInvalid([integrity_message(error)]) from error
         errors = validate_catalog()
         if errors:
             raise CatalogInvalid(errors)
@@ -183,6 +188,16 @@ def catalog_edit(*, ctx: audit.AuditContext, note: str = "", expected_version: i
                 "items": [f"{change['section']}:{change['key']}" for change in changes[:50]],
             },
         )
+
+
+def integrity_message(error: IntegrityError) -> str:
+    """The plain message of the catalog constraint named in a database error (PostgreSQL and SQLite name it)."""
+    text = str(error)
+    for model in (*EDITABLE_MODELS, ProtocolArea, ProtocolIngredient):
+        for constraint in model._meta.constraints:
+            if constraint.name and constraint.name in text:
+                return str(constraint.violation_error_message or constraint.name)
+    return "The change breaks a rule of the catalog and was not saved."
 
 
 def _describe(changes: list[dict[str, Any]]) -> str:
