@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "mesoclinic.catalog",
     "mesoclinic.screening",
     "mesoclinic.scheduling",
+    "mesoclinic.courses",
     "mesoclinic.messaging",
 ]
 

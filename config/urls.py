@@ -7,6 +7,7 @@ urlpatterns = [
     path("patients/", include("mesoclinic.patients.urls")),
     path("catalog/", include("mesoclinic.catalog.urls")),
     path("screening/", include("mesoclinic.screening.urls")),
+    path("courses/", include("mesoclinic.courses.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -40,6 +40,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "schedule.manage": frozenset({Role.MANAGER}),
     "schedule.own_feed": frozenset({Role.DOCTOR, Role.NURSE, Role.MEDICAL_DIRECTOR}),
     "messaging.manage": frozenset({Role.MANAGER}),
+    # Courses (mesoclinic/courses): a doctor prescribes and stops; the front desk and clinical staff book.
+    "course.view": frozenset({Role.DOCTOR, Role.NURSE, Role.RECEPTIONIST, Role.MANAGER, Role.MEDICAL_DIRECTOR}),
+    "course.prescribe": frozenset({Role.DOCTOR}),
+    "course.book": frozenset({Role.DOCTOR, Role.NURSE, Role.RECEPTIONIST, Role.MANAGER}),
+    "course.stop": frozenset({Role.DOCTOR}),
 }
 
 

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class CoursesConfig(AppConfig):
+    name = "mesoclinic.courses"
+    label = "courses"
+    verbose_name = "Courses"
+
+    def ready(self) -> None:
+        from mesoclinic.core.panels import PatientPanel, register_patient_panel
+
+        from .panels import courses_panel
+
+        register_patient_panel(PatientPanel(order=30, key="courses", title="Courses", template="courses/panel.html", context=courses_panel))
