@@ -96,7 +96,7 @@ def test_two_directors_editing_at_once_get_consecutive_versions(location):
         try:
             barrier.wait(timeout=10)
             services.save_item(ctx=director_ctx(user), model=Protocol, pk=pk, fields={"sessions_max": 8})
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
         finally:
             connection.close()
