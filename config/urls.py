@@ -8,6 +8,8 @@ urlpatterns = [
     path("catalog/", include("mesoclinic.catalog.urls")),
     path("screening/", include("mesoclinic.screening.urls")),
     path("courses/", include("mesoclinic.courses.urls")),
+    path("schedule/", include("mesoclinic.scheduling.urls")),
+    path("messages/", include("mesoclinic.messaging.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -15,6 +15,16 @@ def staff(request: HttpRequest) -> dict[str, Any]:
         nav.append(("patients:list", "Patients"))
     if user.can("catalog.view"):
         nav.append(("catalog:overview", "Catalog"))
+    if user.can("schedule.view"):
+        nav.append(("scheduling:home", "Schedule"))
+    if user.can("waitlist.manage"):
+        nav.append(("scheduling:waitlist", "Waitlist"))
+    if user.can("schedule.own_feed"):
+        nav.append(("scheduling:mine", "My schedule"))
+    if user.can("schedule.manage"):
+        nav.append(("scheduling:working-time", "Working time"))
+    if user.can("messaging.manage"):
+        nav.append(("messaging:failed-list", "Failed messages"))
     if user.can("audit.view"):
         nav.append(("core:audit-list", "Audit trail"))
     if user.is_staff:

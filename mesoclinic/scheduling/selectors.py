@@ -343,7 +343,7 @@ def free_slots(
 def _calendar_rows(location: Location, start: datetime, end: datetime) -> QuerySet[Appointment]:
     return (
         Appointment.objects.filter(location=location, starts_at__gte=start, starts_at__lt=end)
-        .select_related("patient", "practitioner", "room", "device")
+        .select_related("location", "patient", "practitioner", "room", "device")
         .order_by("starts_at", "id")
     )
 
@@ -455,10 +455,10 @@ def later_in_series(appointment: Appointment) -> list[Appointment]:
     ]
 
 
-def appointments_for_patient(*, patient_id: int, limit: int = 20) -> list[Appointment]:
-    """A patient's appointments, upcoming first then most recent (one query)."""
+def appointments_for_patient(*, scope: frozenset[int], patient_id: int, limit: int = 20) -> list[Appointment]:
+    """A patient's appointments at the caller's locations, latest first (one query)."""
     return list(
-        Appointment.objects.filter(patient_id=patient_id)
+        Appointment.objects.filter(patient_id=patient_id, location_id__in=scope)
         .select_related("location", "practitioner", "room", "device")
         .order_by("-starts_at", "-id")[:limit]
     )
@@ -527,3 +527,60 @@ def waitlist_at(*, scope: frozenset[int], location: Location) -> WaitlistView:
         .order_by("starts_at", "id")
     )
     return WaitlistView(entries=entries, offers=offers)
+
+
+# --- moving a series ----------------------------------------------------------------------------------
+
+SHIFT_SEARCH_DAYS = 3
+
+
+@dataclass(frozen=True)
+class ProposedShift:
+    """Where a later appointment of a series could move (slot None: nothing free in its window)."""
+
+    appointment: Appointment
+    target_at: datetime
+    slot: Slot | None
+
+
+def propose_series_shift(*, moved: Appointment, previous_starts_at: datetime) -> list[ProposedShift]:
+    """After `moved` went from `previous_starts_at` to its new time, a proposal for each later
+    booked appointment of its series: the same wall-clock shift, then the first free slot from
+    there (same practitioner preferred) within the window a registered provider gives, or three days."""
+    from .hooks import series_windows
+
+    later = [
+        other
+        for other in series_of(moved)
+        if other.pk != moved.pk and other.starts_at > previous_starts_at and other.status == Appointment.Status.BOOKED
+    ]
+    if not later:
+        return []
+    location = moved.location
+    zone = location.zone
+    old_local, new_local = previous_starts_at.astimezone(zone), moved.starts_at.astimezone(zone)
+    wall_shift = new_local.replace(tzinfo=None) - old_local.replace(tzinfo=None)
+    windows = series_windows(moved, later) or {}
+    finder = SlotFinder(
+        location=location,
+        needs_device=any(other.device_id is not None for other in later),
+        patient_id=moved.patient_id,
+        exclude_appointment_ids=[other.pk for other in later],
+    )
+    proposals = []
+    for other in later:
+        naive_target = other.starts_at.astimezone(zone).replace(tzinfo=None) + wall_shift
+        target = naive_target.replace(tzinfo=zone)
+        earliest_on, latest_on = windows.get(other.pk, (target.date(), target.date() + timedelta(days=SHIFT_SEARCH_DAYS)))
+        finder.needs_device = other.device_id is not None
+        slot = finder.find(
+            earliest_on=max(earliest_on, target.date()) if target.date() <= latest_on else earliest_on,
+            latest_on=latest_on,
+            durations=Durations(other.numbing_minutes, other.procedure_minutes),
+            preferred_practitioner_id=other.practitioner_id,
+            not_before=target if earliest_on <= target.date() <= latest_on else None,
+        )
+        if slot is not None:
+            finder.hold(slot)
+        proposals.append(ProposedShift(appointment=other, target_at=target, slot=slot))
+    return proposals

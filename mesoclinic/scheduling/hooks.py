@@ -1,0 +1,40 @@
+"""Hooks other apps register in their AppConfig.ready(), so scheduling never imports them.
+
+Series windows: when one appointment of a series moves, the later ones are offered a shift. By
+default each later appointment moves by the same amount of wall-clock time, to the first free slot
+from that time on within three days. An app that knows the real windows (the courses app: "every
+21–28 days") registers a provider that returns, for each later appointment, the local dates it may
+move to:
+
+    from mesoclinic.scheduling.hooks import register_series_windows
+
+    def course_windows(moved, later):           # moved: the appointment after its move
+        return {appointment.pk: (earliest_on, latest_on) for appointment in later} or None
+
+    register_series_windows(course_windows)
+
+The first provider that returns a dict (not None) decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+SeriesWindows = Callable[[Any, list[Any]], dict[int, tuple[date, date]] | None]
+
+_series_windows: list[SeriesWindows] = []
+
+
+def register_series_windows(provider: SeriesWindows) -> None:
+    if provider not in _series_windows:
+        _series_windows.append(provider)
+
+
+def series_windows(moved: Any, later: list[Any]) -> dict[int, tuple[date, date]] | None:
+    for provider in _series_windows:
+        windows = provider(moved, later)
+        if windows is not None:
+            return windows
+    return None
