@@ -8,7 +8,10 @@ class CoursesConfig(AppConfig):
 
     def ready(self) -> None:
         from mesoclinic.core.panels import PatientPanel, register_patient_panel
+        from mesoclinic.scheduling.hooks import register_series_windows
 
+        from .hooks import course_series_windows
         from .panels import courses_panel
 
+        register_series_windows(course_series_windows)
         register_patient_panel(PatientPanel(order=30, key="courses", title="Courses", template="courses/panel.html", context=courses_panel))

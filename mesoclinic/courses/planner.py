@@ -96,6 +96,29 @@ def next_window(previous_on: date, course: Course) -> tuple[date, date]:
     return previous_on + timedelta(days=course.interval_min_days), previous_on + timedelta(days=course.interval_max_days)
 
 
+def session_date(course: Course, session: CourseSession) -> date | None:
+    """The local date of a booked or done session (None otherwise)."""
+    if session.holds_time and session.appointment is not None:
+        return session.appointment.starts_at.astimezone(course.location.zone).date()
+    return None
+
+
+def derived_windows(course: Course, sessions: Iterable[CourseSession]) -> dict[int, tuple[date, date] | None]:
+    """Each session's window as it stands: counted from the actual date of the session before it
+    when that one is booked or done, else the stored window (session 1, or after an unbooked one)."""
+    windows: dict[int, tuple[date, date] | None] = {}
+    previous_on: date | None = None
+    for session in sorted(sessions, key=lambda s: s.number):
+        if previous_on is not None:
+            windows[session.number] = next_window(previous_on, course)
+        elif session.window_opens_on is not None and session.window_closes_on is not None:
+            windows[session.number] = (session.window_opens_on, session.window_closes_on)
+        else:
+            windows[session.number] = None
+        previous_on = session_date(course, session)
+    return windows
+
+
 class CoursePlanner:
     """Plans (or re-checks) the sessions of one course. Build one per request.
 

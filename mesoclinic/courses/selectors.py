@@ -14,6 +14,7 @@ from mesoclinic.patients.models import Patient
 from mesoclinic.scheduling.models import Appointment
 
 from .models import Course, CourseSession
+from .planner import derived_windows, session_date
 
 MAX_ID = 2**63 - 1
 
@@ -60,11 +61,30 @@ def record_view(*, ctx: audit.AuditContext, course: Course, screen: str) -> None
 
 
 @dataclass(frozen=True)
+class SessionRow:
+    """A session with its window as it stands now (derived from the session before it)."""
+
+    session: CourseSession
+    window: tuple[date, date] | None
+    on: date | None  # the local date of its booked or done appointment
+
+    @property
+    def outside_window(self) -> bool:
+        return (
+            self.session.state == CourseSession.State.BOOKED
+            and self.on is not None
+            and self.window is not None
+            and not (self.window[0] <= self.on <= self.window[1])
+        )
+
+
+@dataclass(frozen=True)
 class CourseProgress:
     """What the patient page shows for one course: progress, the next session, the open windows."""
 
     course: Course
     sessions: list[CourseSession]
+    rows: list[SessionRow]
     done: int
     next_session: CourseSession | None
     next_to_book: CourseSession | None
@@ -78,12 +98,15 @@ def progress_of(course: Course, *, now: datetime | None = None) -> CourseProgres
     """Derived from the (prefetched) sessions' appointments: no counter is stored."""
     now = now or timezone.now()
     sessions = list(course.sessions.all())
+    windows = derived_windows(course, sessions)
+    rows = [SessionRow(session=s, window=windows[s.number], on=session_date(course, s)) for s in sessions]
     done = sum(1 for s in sessions if s.state == CourseSession.State.DONE)
     upcoming = [s for s in sessions if s.state == CourseSession.State.BOOKED and s.appointment is not None and s.appointment.ends_at > now]
     to_book = [s for s in sessions if s.state in (CourseSession.State.TO_BOOK, CourseSession.State.MISSED)]
     return CourseProgress(
         course=course,
         sessions=sessions,
+        rows=rows,
         done=done,
         next_session=min(upcoming, key=lambda s: s.appointment.starts_at) if upcoming else None,  # type: ignore[union-attr]
         next_to_book=to_book[0] if to_book else None,
@@ -104,10 +127,11 @@ def course_for_appointment(appointment: Appointment | int) -> CourseSession | No
 
 
 def sessions_outside_windows(course: Course) -> list[int]:
-    """Numbers of the booked sessions whose date is outside their (recomputed) window."""
-    zone = course.location.zone
-    rows = CourseSession.objects.filter(course=course, appointment__status=Appointment.Status.BOOKED).select_related("appointment")
-    return [s.number for s in rows.order_by("number") if not s.in_window(s.appointment.starts_at.astimezone(zone).date())]  # type: ignore[union-attr]
+    """Numbers of the booked sessions whose date is outside their window as it stands now."""
+    sessions = list(CourseSession.objects.filter(course=course).select_related("appointment").order_by("number"))
+    windows = derived_windows(course, sessions)
+    rows = [SessionRow(session=s, window=windows[s.number], on=session_date(course, s)) for s in sessions]
+    return [row.session.number for row in rows if row.outside_window]
 
 
 def windows_label(session: CourseSession) -> str:

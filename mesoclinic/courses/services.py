@@ -30,7 +30,16 @@ from mesoclinic.scheduling.slots import Slot
 from mesoclinic.screening.services import NotEligible, ensure_eligible
 
 from .models import Course, CourseSession, Qualification
-from .planner import Choice, CoursePlanner, ProposedSession, next_window, plan_course, qualified_practitioners
+from .planner import (
+    Choice,
+    CoursePlanner,
+    ProposedSession,
+    derived_windows,
+    next_window,
+    plan_course,
+    qualified_practitioners,
+    session_date,
+)
 
 __all__ = [
     "Choice",
@@ -394,22 +403,17 @@ def recompute_windows(*, course: Course, ctx: audit.AuditContext | None = None) 
     with transaction.atomic():
         locked = Course.objects.select_for_update().select_related("location").get(pk=course.pk)
         sessions = list(locked.sessions.select_related("appointment").order_by("number"))
-        zone = locked.location.zone
+        windows = derived_windows(locked, sessions)
         changed: list[CourseSession] = []
         outside: list[CourseSession] = []
-        previous_on: date | None = None
         for session in sessions:
-            if previous_on is not None:
-                window = next_window(previous_on, locked)
-                if (session.window_opens_on, session.window_closes_on) != window:
-                    session.window_opens_on, session.window_closes_on = window
-                    changed.append(session)
-            if session.holds_time and session.appointment is not None:
-                previous_on = session.appointment.starts_at.astimezone(zone).date()
-                if session.state == CourseSession.State.BOOKED and not session.in_window(previous_on):
-                    outside.append(session)
-            else:
-                previous_on = None
+            window = windows[session.number]
+            if window is not None and (session.window_opens_on, session.window_closes_on) != window:
+                session.window_opens_on, session.window_closes_on = window
+                changed.append(session)
+            on = session_date(locked, session)
+            if session.state == CourseSession.State.BOOKED and on is not None and not session.in_window(on):
+                outside.append(session)
         fields = []
         if changed:
             CourseSession.objects.bulk_update(changed, ["window_opens_on", "window_closes_on"])
