@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
+from django.db.models import Q
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -81,7 +82,10 @@ def audit_events(*, scope: frozenset[int] | None, filters: AuditFilter, limit: i
     """Audit rows in `scope` (None = every location), newest first, starting below `filters.before`."""
     rows = AuditEvent.objects.all()
     if scope is not None:
-        rows = rows.filter(location_id__in=scope)
+        # Rows filed under one of the locations, and location-less rows (sign-ins, searches across
+        # several locations) by staff who work at one of them.
+        by_staff_here = Q(location_id__isnull=True, actor__memberships__location_id__in=scope)
+        rows = rows.filter(Q(location_id__in=scope) | Q(pk__in=AuditEvent.objects.filter(by_staff_here).values("pk")))
     if filters.actor:
         rows = rows.filter(actor_label__iexact=filters.actor)
     if filters.action:

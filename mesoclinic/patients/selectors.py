@@ -49,25 +49,41 @@ def _name_match(tokens: list[str]) -> Q:
 
 
 def search_alternatives(query: str) -> list[Q]:
-    """Turn what the receptionist typed into filters: date of birth, record number, phone or name.
+    """Turn what the receptionist typed into filters (see `query_kind`).
 
     A patient matches if any alternative matches. A one-word name gives two alternatives (family
     name, given name) so that each runs as an ordered index scan that stops after one page.
     """
     text = query.strip()[:MAX_QUERY_LENGTH]
-    if not text:
+    kind = query_kind(text)
+    if kind == "all":
         return [Q()]
-    if (born := parse_date(text)) is not None:
-        return [Q(date_of_birth=born)]
-    if RECORD_NUMBER.match(text):
+    if kind == "date_of_birth":
+        return [Q(date_of_birth=parse_date(text))]
+    if kind == "record_number":
         return [Q(record_number__startswith=text.upper())]
-    number = digits(text)
-    if len(number) >= 3 and len(number) >= len(re.sub(r"[\s+()\-]", "", text)):
+    if kind == "phone":
+        number = digits(text)
         return [Q(phone_key__startswith=number) | Q(record_number=f"MC{int(number):07d}")]
     tokens = fold(text).split(" ")
     if len(tokens) == 1:
         return [Q(family_key__startswith=tokens[0]), Q(given_key__startswith=tokens[0])]
     return [_name_match(tokens)]
+
+
+def query_kind(query: str) -> str:
+    """What kind of search `query` is: all, date_of_birth, record_number, phone or name."""
+    text = query.strip()[:MAX_QUERY_LENGTH]
+    if not text:
+        return "all"
+    if parse_date(text) is not None:
+        return "date_of_birth"
+    if RECORD_NUMBER.match(text):
+        return "record_number"
+    number = digits(text)
+    if len(number) >= 3 and len(number) >= len(re.sub(r"[\s+()\-]", "", text)):
+        return "phone"
+    return "name"
 
 
 def search_filter(query: str) -> Q:
@@ -94,13 +110,17 @@ def search_patients(*, ctx: audit.AuditContext, scope: frozenset[int], query: st
     # Byte order, as the database sorts the C-collated keys (see docs/decisions/0005).
     ordered = sorted(found.values(), key=lambda patient: (patient.family_key, patient.given_key, patient.pk))
     rows = ordered[offset:wanted]
+    shown = rows[:page_size]
+    # The row names the patients whose names were shown (that is the read), not the typed text,
+    # which may itself be a name; a one-location user's search is filed under that location.
     audit.record(
         ctx,
         action=AuditEvent.Action.SEARCH,
         object_type="patient",
-        detail={"query": query.strip()[:MAX_QUERY_LENGTH], "page": page, "results": min(len(rows), page_size)},
+        location_id=next(iter(scope)) if len(scope) == 1 else None,
+        detail={"kind": query_kind(query), "page": page, "patient_ids": [patient.pk for patient in shown]},
     )
-    return SearchPage(patients=rows[:page_size], page=page, has_next=len(rows) > page_size, query=query)
+    return SearchPage(patients=shown, page=page, has_next=len(rows) > page_size, query=query)
 
 
 MAX_ID = 2**63 - 1  # ids are 64-bit; a larger number in a URL can name no patient

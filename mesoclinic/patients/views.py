@@ -17,13 +17,13 @@ from . import selectors, services
 from .forms import PatientForm, RegisterPatientForm
 from .models import Patient
 
-MAX_PAGE = 1000
+MAX_PAGE = 40  # 1,000 rows: past that, a narrower search is the answer
 
 
 def _page_number(request: HttpRequest) -> int:
     raw = request.GET.get("page", "1").strip() or "1"
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 4 and 1 <= int(raw) <= MAX_PAGE):
-        raise BadRequest(f"The page must be a whole number from 1 to {MAX_PAGE}.")
+        raise BadRequest(f"The page must be a whole number from 1 to {MAX_PAGE}. To go further, narrow the search.")
     return int(raw)
 
 

@@ -62,9 +62,9 @@ def created(overridden: bool) -> Callable[[World], list[Row]]:
     return lambda w: [(A.CREATE, "patient", w.newest().pk, w.user, w.location.pk, {"duplicate_warning_overridden": overridden})]
 
 
-def searched(query: str, results: int) -> Callable[[World], list[Row]]:
-    # A search spans the user's locations, so its row names no single patient or location.
-    return lambda w: [(A.SEARCH, "patient", None, w.user, None, {"query": query, "page": 1, "results": results})]
+def searched(kind: str) -> Callable[[World], list[Row]]:
+    # A search names the patients it showed (not the typed text), under the user's one location.
+    return lambda w: [(A.SEARCH, "patient", None, w.user, w.location.pk, {"kind": kind, "page": 1, "patient_ids": [w.patient.pk]})]
 
 
 def at(name: str, whose: str = "patient") -> Callable[[World], str]:
@@ -82,11 +82,9 @@ def same_person(w: World) -> dict:
 
 CASES: dict[str, dict[str, Case]] = {
     "list": {
-        "page": Case("get", lambda w: reverse("patients:list"), 200, searched("", results=1)),
-        "search": Case("get", lambda w: reverse("patients:list") + "?q=zoe", 200, searched("zoe", results=1)),
-        "htmx-search": Case(
-            "get", lambda w: reverse("patients:list") + "?q=zoe", 200, searched("zoe", results=1), headers={"HX-Request": "true"}
-        ),
+        "page": Case("get", lambda w: reverse("patients:list"), 200, searched("all")),
+        "search": Case("get", lambda w: reverse("patients:list") + "?q=zoe", 200, searched("name")),
+        "htmx-search": Case("get", lambda w: reverse("patients:list") + "?q=zoe", 200, searched("name"), headers={"HX-Request": "true"}),
         "bad-page": Case("get", lambda w: reverse("patients:list") + "?page=x", 400, nothing),
     },
     "new": {
