@@ -216,7 +216,7 @@ def receive_lot(
 def _locked(lots: Sequence[Lot]) -> dict[int, Lot]:
     """The current rows of `lots`, locked FOR UPDATE in primary-key order (so two callers never deadlock)."""
     ids = sorted({lot.pk for lot in lots})
-    rows = Lot.objects.select_for_update().select_related("product", "consumable").filter(pk__in=ids).order_by("pk")
+    rows = Lot.objects.select_for_update(of=("self",)).select_related("product", "consumable").filter(pk__in=ids).order_by("pk")
     return {lot.pk: lot for lot in rows}
 
 
