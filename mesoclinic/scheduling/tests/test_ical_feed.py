@@ -25,10 +25,17 @@ def switch_on(client, user) -> str:
 
 
 def test_a_practitioner_subscribes_to_a_valid_feed_of_their_own_bookings_with_initials_only(client, clinic):
-    mine = AppointmentFactory(location=clinic.location, patient=clinic.patient, practitioner=clinic.nurse, room=clinic.room, starts_at=at(3, 10))
+    mine = AppointmentFactory(
+        location=clinic.location, patient=clinic.patient, practitioner=clinic.nurse, room=clinic.room, starts_at=at(3, 10)
+    )
     AppointmentFactory(location=clinic.location, practitioner=clinic.doctor, room=clinic.room2, starts_at=at(3, 10))
     AppointmentFactory(
-        location=clinic.location, practitioner=clinic.nurse, room=clinic.room, starts_at=at(3, 12), status=Appointment.Status.CANCELLED, cancelled_at=at(2, 6)
+        location=clinic.location,
+        practitioner=clinic.nurse,
+        room=clinic.room,
+        starts_at=at(3, 12),
+        status=Appointment.Status.CANCELLED,
+        cancelled_at=at(2, 6),
     )
     path = switch_on(client, clinic.nurse)
 
@@ -79,7 +86,13 @@ def test_initials():
 
 
 def test_the_patient_calendar_has_the_rfc_5545_essentials(clinic):
-    appointment = AppointmentFactory(location=clinic.location, patient=PatientFactory(location=clinic.location), practitioner=clinic.nurse, room=clinic.room, starts_at=at(3, 10))
+    appointment = AppointmentFactory(
+        location=clinic.location,
+        patient=PatientFactory(location=clinic.location),
+        practitioner=clinic.nurse,
+        room=clinic.room,
+        starts_at=at(3, 10),
+    )
     text = ical.patient_ics([appointment])
     assert text.startswith("BEGIN:VCALENDAR\r\n") and text.endswith("END:VCALENDAR\r\n")
     calendar = Calendar.from_ical(text)
