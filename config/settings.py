@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "mesoclinic.scheduling",
     "mesoclinic.courses",
     "mesoclinic.messaging",
+    "mesoclinic.inventory",
 ]
 
 MIDDLEWARE = [
@@ -196,6 +197,8 @@ LOGGING = {
 
 MESOCLINIC_DEMO_PASSWORD = os.environ.get("MESOCLINIC_DEMO_PASSWORD", "meso-demo-2026")
 MESOCLINIC_PAGE_SIZE = env_int("MESOCLINIC_PAGE_SIZE", 25)
+# Stock: lots expiring within this many days are listed as expiring soon (inventory app).
+MESOCLINIC_EXPIRY_WARNING_DAYS = env_int("MESOCLINIC_EXPIRY_WARNING_DAYS", 60)
 # Days a full contraindication screening stays valid (about six months by default).
 MESOCLINIC_SCREENING_VALID_DAYS = env_int("MESOCLINIC_SCREENING_VALID_DAYS", 182)
 

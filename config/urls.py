@@ -10,6 +10,7 @@ urlpatterns = [
     path("courses/", include("mesoclinic.courses.urls")),
     path("schedule/", include("mesoclinic.scheduling.urls")),
     path("messages/", include("mesoclinic.messaging.urls")),
+    path("stock/", include("mesoclinic.inventory.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -15,6 +15,8 @@ def staff(request: HttpRequest) -> dict[str, Any]:
         nav.append(("patients:list", "Patients"))
     if user.can("catalog.view"):
         nav.append(("catalog:overview", "Catalog"))
+    if user.can("stock.view"):
+        nav.append(("inventory:overview", "Stock"))
     if user.can("schedule.view"):
         nav.append(("scheduling:home", "Schedule"))
     if user.can("waitlist.manage"):
