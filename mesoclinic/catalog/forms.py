@@ -167,6 +167,15 @@ class ProtocolForm(CatalogForm):
             "is_active",
         )
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+        labels = {
+            "sessions_min": "Fewest sessions",
+            "sessions_max": "Most sessions",
+            "interval_min_days": "Shortest interval between sessions (days)",
+            "interval_max_days": "Longest interval between sessions (days)",
+            "numbing_minutes": "Numbing wait (minutes)",
+            "procedure_minutes": "Procedure time (minutes)",
+            "checkin_after_hours": "Check-in after (hours)",
+        }
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

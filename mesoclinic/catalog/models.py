@@ -21,6 +21,10 @@ from django.db.models import F, Q
 KEY_HELP = "A short, permanent identifier (lower case, digits, dashes or underscores). It cannot be changed later."
 DESCRIPTION_HELP = "Plain language a patient would understand."
 DEPTH_LIMIT_MM = Decimal("3.00")
+DEPTH_VALIDATORS = [
+    MinValueValidator(Decimal("0.01"), message="Depth must be more than 0 mm."),
+    MaxValueValidator(DEPTH_LIMIT_MM, message="Depth must be at most 3 mm."),
+]
 
 
 class AreaKind(models.TextChoices):
@@ -294,7 +298,7 @@ class ProtocolArea(models.Model):
         decimal_places=2,
         null=True,
         blank=True,
-        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(DEPTH_LIMIT_MM)],
+        validators=DEPTH_VALIDATORS,
     )
     depth_max_mm = models.DecimalField(
         "deepest depth (mm)",
@@ -302,7 +306,7 @@ class ProtocolArea(models.Model):
         decimal_places=2,
         null=True,
         blank=True,
-        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(DEPTH_LIMIT_MM)],
+        validators=DEPTH_VALIDATORS,
     )
 
     class Meta:
@@ -335,13 +339,9 @@ class ProtocolArea(models.Model):
         low, high = self.depth_min_mm, self.depth_max_mm
         if (low is None) != (high is None):
             raise ValidationError({"depth_max_mm" if high is None else "depth_min_mm": "Give both depths, or neither."})
-        if low is not None and high is not None:
-            if not (Decimal("0") < low <= DEPTH_LIMIT_MM and Decimal("0") < high <= DEPTH_LIMIT_MM):
-                raise ValidationError("Depth must be more than 0 and at most 3 mm.")
-            if low > high:
-                raise ValidationError(
-                    {"depth_max_mm": f"The deepest depth ({high} mm) cannot be shallower than the shallowest ({low} mm)."}
-                )
+        # The range 0–3 mm is checked by the fields' validators.
+        if low is not None and high is not None and low > high:
+            raise ValidationError({"depth_max_mm": f"The deepest depth ({high} mm) cannot be shallower than the shallowest ({low} mm)."})
 
     @property
     def depth_label(self) -> str:

@@ -307,11 +307,11 @@ def item_edit(request: HttpRequest, section: str, pk: int | None = None) -> Http
     context = {"page": page, "item": obj if pk is not None else None, "form": form, "formsets": formsets}
     if request.method != "POST":
         return render(request, "catalog/item_form.html", context)
-    valid = form.is_valid() and all(formset.is_valid() for formset in formsets.values())
+    valid = all([form.is_valid(), *(formset.is_valid() for formset in formsets.values())])
     if valid and is_protocol:
         valid = _check_protocol_depths(form, formsets["areas"])
     if not valid:
-        return render(request, "catalog/item_form.html", context, status=400)
+        return render(request, "catalog/item_form.html", {**context, "has_errors": True}, status=400)
     ctx = audit.context_from_request(request)
     note = form.cleaned_data.get("change_note", "")
     expected = form.cleaned_data.get("expected_version")
@@ -344,7 +344,7 @@ def item_edit(request: HttpRequest, section: str, pk: int | None = None) -> Http
             )
     except (services.CatalogInvalid, services.CatalogConflict) as error:
         _invalid(form, error)
-        return render(request, "catalog/item_form.html", context, status=409)
+        return render(request, "catalog/item_form.html", {**context, "has_errors": True}, status=409)
     if saved.version is not None:
         messages.success(request, f"Saved. The catalog is now version {saved.version.number}.")
     else:
@@ -417,7 +417,10 @@ def export(request: HttpRequest) -> HttpResponse:
 
 @require("catalog.edit")
 def import_view(request: HttpRequest) -> HttpResponse:
-    form = catalog_forms.ImportForm(request.POST or None, request.FILES or None, initial={"expected_version": _version_number()})
+    posted = request.method == "POST"
+    form = catalog_forms.ImportForm(
+        request.POST if posted else None, request.FILES if posted else None, initial={"expected_version": _version_number()}
+    )
     context: dict[str, Any] = {"form": form, "errors": []}
     if request.method != "POST":
         return render(request, "catalog/import.html", context)

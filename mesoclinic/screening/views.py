@@ -59,7 +59,7 @@ def screening_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     except CatalogNotLoaded:
         return _catalog_missing(request)
     questions = services.questions_to_ask(version=version, kind=Screening.Kind.FULL)
-    form = QuestionnaireForm(request.POST or None, questions=questions)
+    form = QuestionnaireForm(request.POST if request.method == "POST" else None, questions=questions)
     status = 200
     if request.method == "POST":
         if form.is_valid():

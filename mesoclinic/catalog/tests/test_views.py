@@ -121,8 +121,8 @@ PROTOCOL_BAD_INPUT = {
     "too long": ({"name": "x" * 400}, 400, "at most 160 characters"),
     "unknown concern id": ({"concerns": [999999]}, 400, "Select a valid choice"),
     "no technique": ({"techniques": []}, 400, "Choose at least one technique"),
-    "depth above 3 mm": ({"areas-0-depth_max_mm": "3.5"}, 400, "less than or equal to 3"),
-    "depth zero": ({"areas-0-depth_min_mm": "0"}, 400, "greater than or equal to 0.01"),
+    "depth above 3 mm": ({"areas-0-depth_max_mm": "3.5"}, 400, "Depth must be at most 3 mm"),
+    "depth zero": ({"areas-0-depth_min_mm": "0"}, 400, "Depth must be more than 0 mm"),
     "depths reversed": ({"areas-0-depth_min_mm": "1.5", "areas-0-depth_max_mm": "0.5"}, 400, "cannot be shallower"),
     "one depth only": ({"areas-0-depth_max_mm": ""}, 400, "Give both depths"),
     "dermapen without depth": ({"areas-0-depth_min_mm": "", "areas-0-depth_max_mm": ""}, 400, "give a depth range"),
@@ -356,3 +356,8 @@ def test_list_pages_run_the_same_queries_however_large_the_catalog(director_clie
             hair.concerns.all()
         )
     assert [count(url) for url in urls] == before
+
+
+def test_an_empty_import_post_answers_400(director_client):
+    response = director_client.post(reverse("catalog:import"), {})
+    assert response.status_code == 400 and "This field is required" in response.content.decode()
