@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "mesoclinic.courses",
     "mesoclinic.messaging",
     "mesoclinic.inventory",
+    "mesoclinic.procedures",
 ]
 
 MIDDLEWARE = [

@@ -11,6 +11,7 @@ urlpatterns = [
     path("schedule/", include("mesoclinic.scheduling.urls")),
     path("messages/", include("mesoclinic.messaging.urls")),
     path("stock/", include("mesoclinic.inventory.urls")),
+    path("sessions/", include("mesoclinic.procedures.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -48,6 +48,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # Stock (mesoclinic/inventory): clinical roles look up lots; the manager receives, adjusts and recalls.
     "stock.view": frozenset({Role.DOCTOR, Role.NURSE, Role.MANAGER, Role.MEDICAL_DIRECTOR}),
     "stock.manage": frozenset({Role.MANAGER}),
+    # Session records (mesoclinic/procedures): nurses and doctors chart and sign; corrections are amendments.
+    "procedure.view": frozenset({Role.DOCTOR, Role.NURSE, Role.MEDICAL_DIRECTOR}),
+    "procedure.chart": frozenset({Role.DOCTOR, Role.NURSE}),
+    "procedure.sign": frozenset({Role.DOCTOR, Role.NURSE}),
+    "procedure.amend": frozenset({Role.DOCTOR, Role.NURSE}),
 }
 
 

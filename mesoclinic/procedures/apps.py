@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class ProceduresConfig(AppConfig):
+    name = "mesoclinic.procedures"
+    label = "procedures"
+    verbose_name = "Session records"
+
+    def ready(self) -> None:
+        from mesoclinic.core.panels import PatientPanel, register_patient_panel
+
+        from .panels import sessions_panel
+
+        register_patient_panel(
+            PatientPanel(order=40, key="sessions", title="Sessions", template="procedures/panel.html", context=sessions_panel)
+        )

@@ -1,0 +1,96 @@
+"""Test helpers for the session chart: a clinic with stock, an appointment today, and the chart's steps."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from decimal import Decimal
+
+from mesoclinic.catalog.models import Product
+from mesoclinic.catalog.selectors import current_version
+from mesoclinic.core import audit
+from mesoclinic.courses.planner import plan_course
+from mesoclinic.courses.services import book_course
+from mesoclinic.courses.tests.factories import prescribe_hair
+from mesoclinic.inventory.models import Consumable
+from mesoclinic.inventory.tests.factories import ConsumableFactory, make_lot
+from mesoclinic.procedures import services
+from mesoclinic.procedures.models import ProcedureRecord
+from mesoclinic.screening.services import questions_to_ask
+
+__all__ = ["ConsumableFactory", "ctx_of", "make_lot"]
+
+
+def ctx_of(user) -> audit.AuditContext:
+    return audit.AuditContext(actor=user, path="/test")
+
+
+def product(key: str = "hair_cocktail") -> Product:
+    return Product.objects.get(key=key)
+
+
+def cartridge_lot(location, quantity: str = "20", **kwargs):
+    consumable = Consumable.objects.filter(key="dermapen-cartridge").first() or ConsumableFactory(
+        key="dermapen-cartridge", name="Dermapen cartridge 16-pin", kind=Consumable.Kind.CARTRIDGE
+    )
+    return make_lot(location, consumable=consumable, quantity=quantity, **kwargs)
+
+
+def kit_lot(location, quantity: str = "5", **kwargs):
+    consumable = Consumable.objects.filter(key="prp-kit").first() or ConsumableFactory(
+        key="prp-kit", name="PRP kit", kind=Consumable.Kind.PRP_KIT
+    )
+    return make_lot(location, consumable=consumable, quantity=quantity, **kwargs)
+
+
+def answers_for(record: ProcedureRecord, **yes: bool) -> dict[str, str]:
+    asked = questions_to_ask(version=current_version(), kind="rescreen", area_keys=record.area_keys)
+    return {str(q["key"]): "yes" if yes.get(str(q["key"])) else "no" for q in asked}
+
+
+def prepare(ctx, record: ProcedureRecord, *, numbing: str = "EMLA 5% cream") -> ProcedureRecord:
+    """Steps 1–5: re-screen (all "no"), consent, photos, numbing now, alcohol swab."""
+    services.record_rescreen(ctx=ctx, record=record, answers=answers_for(record))
+    services.confirm_consent(ctx=ctx, record=record)
+    services.confirm_photos(ctx=ctx, record=record)
+    services.record_numbing(ctx=ctx, record=record, product_name=numbing)
+    services.record_antisepsis(ctx=ctx, record=record)
+    return record
+
+
+def treat(ctx, record: ProcedureRecord, *, lot, volume: str = "2.50", depth: str | None = "1.00", device=None, consumables=(), **kwargs):
+    lines = kwargs.pop("products", None) or [services.ProductLine(product=lot.product, lot=lot, volume_ml=Decimal(volume))]
+    return services.record_area_treatment(
+        ctx=ctx,
+        record=record,
+        area_key=kwargs.pop("area_key", "scalp"),
+        technique_key=kwargs.pop("technique_key", "dermapen_rolling"),
+        depth_mm=Decimal(depth) if depth is not None else None,
+        passes=kwargs.pop("passes", 3),
+        dermapen_speed=kwargs.pop("dermapen_speed", 8),
+        device=device if device is not None else record.appointment.device,
+        products=lines,
+        consumables=list(consumables),
+        **kwargs,
+    )
+
+
+def no_reactions(ctx, record: ProcedureRecord) -> ProcedureRecord:
+    return services.record_reactions(ctx=ctx, record=record, reactions=[services.ReactionLine(kind="none")])
+
+
+def chart_fully(ctx, record: ProcedureRecord, clock, *, lot, volume: str = "2.50", consumables=()) -> ProcedureRecord:
+    """Steps 1–7 with the clock advanced past the numbing wait."""
+    prepare(ctx, record)
+    clock.shift(timedelta(minutes=record.numbing_minutes))
+    treat(ctx, record, lot=lot, volume=volume, consumables=consumables)
+    no_reactions(ctx, record)
+    return record
+
+
+def book_hair_course(clinic, *, start_on: date, at: time = time(10, 0), sessions: int = 6):
+    course = prescribe_hair(
+        clinic.doctor, clinic.patient, sessions=sessions, interval=(28, 28), preferred=clinic.nurse, location=clinic.location
+    )
+    rows = plan_course(course=course, start_on=start_on, at_time=at)
+    appointments = book_course(ctx=ctx_of(clinic.receptionist), course=course, proposals=rows)
+    return course, appointments
