@@ -19,6 +19,8 @@ def staff(request: HttpRequest) -> dict[str, Any]:
         nav.append(("inventory:overview", "Stock"))
     if user.can("schedule.view"):
         nav.append(("scheduling:home", "Schedule"))
+    if user.can("course.view"):
+        nav.append(("courses:list", "Courses"))
     if user.can("procedure.view"):
         nav.append(("procedures:list", "Sessions"))
     if user.can("waitlist.manage"):

@@ -120,6 +120,35 @@ def patient_courses(*, patient: Patient, scope: frozenset[int], limit: int = 10)
     return [progress_of(course, now=now) for course in courses]
 
 
+@dataclass(frozen=True)
+class CoursePage:
+    items: list[CourseProgress]
+    page: int
+    has_next: bool
+    status: str
+
+
+def courses_to_work_on(*, ctx: audit.AuditContext, scope: frozenset[int], status: str, page: int = 1, page_size: int = 25) -> CoursePage:
+    """Courses at the caller's locations with `status`, newest first; one page (no COUNT), one audit row."""
+    offset = (max(1, page) - 1) * page_size
+    rows = list(
+        courses_in_scope(scope)
+        .filter(status=status)
+        .prefetch_related(_sessions())
+        .order_by("-prescribed_at", "-id")[offset : offset + page_size + 1]
+    )
+    audit.record(
+        ctx,
+        action=AuditEvent.Action.SEARCH,
+        object_type="course",
+        detail={"status": status, "page": page, "results": min(len(rows), page_size)},
+    )
+    now = timezone.now()
+    return CoursePage(
+        items=[progress_of(course, now=now) for course in rows[:page_size]], page=page, has_next=len(rows) > page_size, status=status
+    )
+
+
 def course_for_appointment(appointment: Appointment | int) -> CourseSession | None:
     """The course session an appointment belongs to, if any (for the chart)."""
     appointment_id = appointment if isinstance(appointment, int) else appointment.pk

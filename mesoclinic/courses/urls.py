@@ -4,6 +4,7 @@ from . import views
 
 app_name = "courses"
 urlpatterns = [
+    path("", views.course_list, name="list"),
     path("new/", views.course_new, name="new"),
     path("<int:pk>/", views.course_detail, name="detail"),
     path("<int:pk>/check/", views.course_check, name="check"),

@@ -47,6 +47,24 @@ def _course_or_404(request: HttpRequest, pk: int, *, screen: str) -> Course:
         raise Http404("No such course in your locations") from None
 
 
+# --- the list -----------------------------------------------------------------------------------------
+
+MAX_PAGE = 1000
+
+
+@require_safe
+@require("course.view")
+def course_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", Course.Status.PLANNED)
+    if status not in Course.Status.values:
+        raise BadRequest("Choose a status: planned, active, completed or stopped.")
+    raw = request.GET.get("page", "1").strip() or "1"
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4 and 1 <= int(raw) <= MAX_PAGE):
+        raise BadRequest(f"The page must be a whole number from 1 to {MAX_PAGE}.")
+    result = selectors.courses_to_work_on(ctx=audit.context_from_request(request), scope=_scope(request), status=status, page=int(raw))
+    return render(request, "courses/course_list.html", {"result": result, "statuses": Course.Status.choices})
+
+
 # --- prescribing ------------------------------------------------------------------------------------
 
 

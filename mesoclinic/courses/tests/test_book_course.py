@@ -86,7 +86,7 @@ def test_it_refuses_a_proposal_with_a_problem(clinic):
 
 
 def test_it_refuses_a_session_outside_its_window(clinic):
-    course, rows = _planned(clinic, sessions=4, interval=(28, 28))
+    course, _rows = _planned(clinic, sessions=4, interval=(28, 28))
     planner = CoursePlanner(course)
     wrong = planner.plan(start_on=date(2026, 3, 3))
     moved = wrong[1].slot.starts_at + timedelta(days=2)

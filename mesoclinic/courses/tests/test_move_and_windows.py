@@ -48,7 +48,7 @@ def test_moving_a_session_shifts_the_later_ones_back_into_their_windows(clinic):
     course = _booked(clinic, interval=(21, 28))
     assert _days(course) == [date(2026, 3, 3) + timedelta(days=21 * n) for n in range(6)]
 
-    rows, moved = _move(clinic, course, 2, date(2026, 3, 31))
+    _rows, moved = _move(clinic, course, 2, date(2026, 3, 31))
 
     assert len(moved) == 5
     assert _days(course) == [date(2026, 3, 3)] + [date(2026, 3, 31) + timedelta(days=21 * n) for n in range(5)]
@@ -83,7 +83,7 @@ def test_a_later_session_that_is_still_inside_its_window_stays_where_it_is(clini
     _move(clinic, course, 3, date(2026, 4, 21))  # session 3 at the end of its window (session 4 follows)
     before = _days(course)
 
-    rows, moved = _move(clinic, course, 2, date(2026, 3, 26))
+    _rows, moved = _move(clinic, course, 2, date(2026, 3, 26))
 
     assert len(moved) == 1  # session 3 (21 April) is still inside its new window, 16–23 April
     assert _days(course)[2:] == before[2:]
