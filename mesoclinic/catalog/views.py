@@ -242,9 +242,11 @@ def _detail_rows(obj: models.Model, form_class: type[catalog_forms.CatalogForm])
     rows = []
     for name in form_class._meta.fields or ():
         field = obj._meta.get_field(name)
-        label = str(getattr(field, "verbose_name", name)).capitalize()
+        form_field = form_class.base_fields.get(name)
+        label = str((form_field.label if form_field is not None else None) or getattr(field, "verbose_name", name))
+        label = label[:1].upper() + label[1:]
         if isinstance(field, models.ManyToManyField):
-            value: Any = ", ".join(str(item) for item in getattr(obj, name).all()) or "—"
+            value: Any = "; ".join(str(item) for item in getattr(obj, name).all()) or "—"
         elif getattr(field, "choices", None) and not isinstance(field, models.JSONField):
             value = getattr(obj, f"get_{name}_display")()
         else:
@@ -272,7 +274,8 @@ def item_detail(request: HttpRequest, section: str, pk: int) -> HttpResponse:
     if page.model is Protocol:
         context["areas"] = list(obj.protocol_areas.select_related("area"))
         context["ingredients"] = list(obj.protocol_ingredients.select_related("ingredient"))
-        context["rules"] = [rule for rule in ContraindicationRule.objects.filter(is_active=True).prefetch_related("protocols", "areas")]
+        rules = ContraindicationRule.objects.filter(is_active=True).prefetch_related("protocols", "areas")
+        context["rules"] = [(rule, rule_scope(rule)) for rule in rules if not rule.protocols.all() or obj in rule.protocols.all()]
     if page.model is Product:
         context["used_by"] = list(obj.protocols.all())
     if page.model is Question:
