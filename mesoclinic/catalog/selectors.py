@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
 
 from .models import AftercareRule, Area, CatalogVersion, Protocol
@@ -66,8 +64,3 @@ def areas_without_aftercare() -> list[Area]:
     covered_kinds = set(AftercareRule.objects.filter(is_active=True, area__isnull=True).values_list("area_kind", flat=True))
     covered_areas = set(AftercareRule.objects.filter(is_active=True, area__isnull=False).values_list("area_id", flat=True))
     return [area for area in Area.objects.filter(is_active=True) if area.kind not in covered_kinds and area.pk not in covered_areas]
-
-
-def snapshot_items(version: CatalogVersion, section: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = version.snapshot.get(section, [])
-    return items

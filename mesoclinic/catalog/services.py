@@ -62,7 +62,10 @@ class CatalogConflict(Exception):
     """Someone else changed the catalog since this edit started (optimistic check on the version number)."""
 
     def __init__(self, expected: int, current: int) -> None:
-        super().__init__(f"The catalog changed while you were editing: you started from version {expected}, it is now version {current}.")
+        super().__init__(
+            f"The catalog changed while you were editing: you started from version {expected}, it is now version {current}. "
+            "Open the page again to see the latest version, then make your change again."
+        )
         self.expected = expected
         self.current = current
 
