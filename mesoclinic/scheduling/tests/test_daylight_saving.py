@@ -38,7 +38,9 @@ def test_nine_oclock_is_nine_oclock_on_both_sides_of_the_spring_change(clinic):
 
 
 def test_opening_and_working_hours_are_local_after_the_change(clinic):
-    slot = selectors.find_slot(location=clinic.location, earliest_on=date(2026, 3, 30), latest_on=date(2026, 3, 30), numbing_minutes=0, procedure_minutes=30)
+    slot = selectors.find_slot(
+        location=clinic.location, earliest_on=date(2026, 3, 30), latest_on=date(2026, 3, 30), numbing_minutes=0, procedure_minutes=30
+    )
     assert slot.starts_at == datetime(2026, 3, 30, 7, tzinfo=UTC)  # 08:00 BST, the opening time
     last = selectors.free_slots(location=clinic.location, on=date(2026, 3, 30), numbing_minutes=0, procedure_minutes=30)[-1]
     assert clinic.location.local(last.starts_at).strftime("%H:%M") == "19:30"
@@ -52,13 +54,19 @@ def test_opening_and_working_hours_are_local_after_the_change(clinic):
 
 def test_the_day_calendar_uses_local_midnights_on_the_short_and_long_days(client, clinic):
     # 23:30 UTC on Sunday 29 March is 00:30 BST on Monday 30 March.
-    monday = AppointmentFactory(location=clinic.location, practitioner=clinic.nurse, room=clinic.room, starts_at=datetime(2026, 3, 29, 23, 30, tzinfo=UTC))
-    sunday = AppointmentFactory(location=clinic.location, practitioner=clinic.nurse, room=clinic.room2, starts_at=datetime(2026, 3, 29, 22, 30, tzinfo=UTC))
+    monday = AppointmentFactory(
+        location=clinic.location, practitioner=clinic.nurse, room=clinic.room, starts_at=datetime(2026, 3, 29, 23, 30, tzinfo=UTC)
+    )
+    sunday = AppointmentFactory(
+        location=clinic.location, practitioner=clinic.nurse, room=clinic.room2, starts_at=datetime(2026, 3, 29, 22, 30, tzinfo=UTC)
+    )
     scope = frozenset({clinic.location.pk})
     assert [a.pk for a in selectors.appointments_for_day(scope=scope, location=clinic.location, on=date(2026, 3, 30))] == [monday.pk]
     assert [a.pk for a in selectors.appointments_for_day(scope=scope, location=clinic.location, on=date(2026, 3, 29))] == [sunday.pk]
     # Sunday 25 October has 25 hours: 23:30 UTC is still 23:30 GMT that Sunday.
-    long_day = AppointmentFactory(location=clinic.location, practitioner=clinic.doctor, room=clinic.room, starts_at=datetime(2026, 10, 25, 23, 30, tzinfo=UTC))
+    long_day = AppointmentFactory(
+        location=clinic.location, practitioner=clinic.doctor, room=clinic.room, starts_at=datetime(2026, 10, 25, 23, 30, tzinfo=UTC)
+    )
     assert [a.pk for a in selectors.appointments_for_day(scope=scope, location=clinic.location, on=date(2026, 10, 25))] == [long_day.pk]
     client.force_login(clinic.ctx.actor)
     page = client.get(reverse("scheduling:day"), {"location": clinic.location.pk, "on": "2026-03-30"}).content.decode()

@@ -35,7 +35,9 @@ def assert_every_rule_holds() -> None:
     for location_id, weekday, opens, closes in OpeningHours.objects.values_list("location_id", "weekday", "opens_at", "closes_at"):
         opening[(location_id, weekday)].append((opens, closes))
     hours = defaultdict(list)
-    for user_id, location_id, weekday, starts, ends in WorkingHours.objects.values_list("user_id", "location_id", "weekday", "starts_at", "ends_at"):
+    for user_id, location_id, weekday, starts, ends in WorkingHours.objects.values_list(
+        "user_id", "location_id", "weekday", "starts_at", "ends_at"
+    ):
         hours[(user_id, location_id, weekday)].append((starts, ends))
     closures = list(Closure.objects.values_list("location_id", "starts_at", "ends_at"))
     time_off = list(TimeOff.objects.values_list("user_id", "starts_at", "ends_at"))
@@ -44,7 +46,9 @@ def assert_every_rule_holds() -> None:
         zone = a.location.zone
         assert covered(local_periods(zone, day, opening[(a.location_id, day.weekday())]), epoch(a.starts_at), epoch(a.ends_at)), a
         assert covered(
-            local_periods(zone, day, hours[(a.practitioner_id, a.location_id, day.weekday())]), epoch(a.resource_starts_at), epoch(a.ends_at)
+            local_periods(zone, day, hours[(a.practitioner_id, a.location_id, day.weekday())]),
+            epoch(a.resource_starts_at),
+            epoch(a.ends_at),
         ), a
         assert not any(loc == a.location_id and s < a.ends_at and a.starts_at < e for loc, s, e in closures), a
         assert not any(user == a.practitioner_id and s < a.ends_at and a.resource_starts_at < e for user, s, e in time_off), a
