@@ -15,7 +15,7 @@ from mesoclinic.catalog.models import Product
 from mesoclinic.core import audit
 from mesoclinic.core.models import AuditEvent, Location
 
-from .models import Consumable, Lot, ReorderLevel, StockMovement
+from .models import Consumable, Lot, ReorderLevel, StockMovement, Unit
 
 MAX_ID = 2**63 - 1
 MAX_QUERY_LENGTH = 60
@@ -143,7 +143,7 @@ class LowStock:
 
     @property
     def unit(self) -> str:
-        return self.item.unit
+        return str(Unit(self.item.unit).label) if self.item.unit in Unit.values else str(self.item.unit)
 
 
 def low_stock(*, location: Location, on: date) -> list[LowStock]:

@@ -28,7 +28,7 @@ def test_a_manager_receives_a_lot_sees_it_in_the_list_and_recalls_it(page, sign_
     expires = (timezone.localdate() + timedelta(days=400)).isoformat()
     sign_in(manager)
 
-    page.get_by_role("link", name="Stock", exact=True).click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Stock", exact=True).click()
     page.get_by_role("link", name="Receive a lot").click()
     page.get_by_label("Product or consumable").select_option(label="Hair revitalising cocktail (millilitre (ml))")
     page.get_by_label("Lot number").fill("HRC-2602")

@@ -70,6 +70,7 @@ def test_low_stock_lists_items_at_or_below_their_level_counting_only_usable_lots
         ("C edge", Decimal("5.00")),
         ("D needles", Decimal("0.00")),
     ]
+    assert [row.unit for row in rows] == ["ml", "ml", "pieces"]
     assert selectors.low_stock(location=other_location, on=DAY) == []
 
 
