@@ -114,3 +114,19 @@ def test_it_refuses_an_empty_lot_number(location, manager):
 def test_it_needs_exactly_one_product_or_consumable(location, manager):
     with pytest.raises(ValueError, match="exactly one"):
         receive(location, manager, consumable=ConsumableFactory(), product=ProductFactory())
+
+
+def test_a_duplicate_received_at_the_same_moment_is_caught_by_the_database_and_reported_the_same_way(location, manager):
+    """The pre-check passed for both receipts; the unique constraint refuses the second, and the user gets the same message."""
+    from unittest import mock
+
+    from django.db.models import QuerySet
+
+    product = ProductFactory()
+    receive(location, manager, product=product)
+    with (
+        mock.patch.object(QuerySet, "exists", side_effect=[False, True]),
+        pytest.raises(services.DuplicateLot, match="already been received"),
+    ):
+        receive(location, manager, product=product)
+    assert Lot.objects.count() == 1 and StockMovement.objects.count() == 1
