@@ -102,7 +102,8 @@ def rescreen(request: HttpRequest, patient_id: int) -> HttpResponse:
         version = current_version()
     except CatalogNotLoaded:
         return _catalog_missing(request)
-    area_choices = [(item["key"], item["name"]) for item in version.snapshot.get("areas", []) if item.get("is_active", True)]
+    areas = sorted(version.snapshot.get("areas", []), key=lambda item: (item.get("position", 0), item["name"]))
+    area_choices = [(item["key"], item["name"]) for item in areas if item.get("is_active", True)]
     keys = _area_keys_in(request.POST if request.method == "POST" else request.GET)
     areas_form = AreasForm({"areas": keys} if keys is not None else None, area_choices=area_choices)
     current = selectors.current_screening(patient)
