@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "mesoclinic.messaging",
     "mesoclinic.inventory",
     "mesoclinic.procedures",
+    "mesoclinic.aftercare",
+    "mesoclinic.safety",
 ]
 
 MIDDLEWARE = [
@@ -215,3 +217,8 @@ MESOCLINIC_MESSAGE_MAX_ATTEMPTS = env_int("MESOCLINIC_MESSAGE_MAX_ATTEMPTS", 5)
 MESOCLINIC_MESSAGE_RETRY_SECONDS = env_int("MESOCLINIC_MESSAGE_RETRY_SECONDS", 60)
 MESOCLINIC_MESSAGE_LEASE_SECONDS = env_int("MESOCLINIC_MESSAGE_LEASE_SECONDS", 300)
 MESOCLINIC_MESSAGE_SWEEP_SECONDS = env_int("MESOCLINIC_MESSAGE_SWEEP_SECONDS", 60)
+
+# Aftercare (docs/decisions/0018): check-in links, the unanswered list, and the public address in messages.
+MESOCLINIC_CHECKIN_LINK_HOURS = env_int("MESOCLINIC_CHECKIN_LINK_HOURS", 72)
+MESOCLINIC_CHECKIN_UNANSWERED_HOURS = env_int("MESOCLINIC_CHECKIN_UNANSWERED_HOURS", 12)
+MESOCLINIC_PUBLIC_URL = os.environ.get("MESOCLINIC_PUBLIC_URL", "http://127.0.0.1:8000")

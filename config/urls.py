@@ -12,6 +12,9 @@ urlpatterns = [
     path("messages/", include("mesoclinic.messaging.urls")),
     path("stock/", include("mesoclinic.inventory.urls")),
     path("sessions/", include("mesoclinic.procedures.urls")),
+    path("aftercare/", include("mesoclinic.aftercare.urls")),
+    path("check-in/", include("mesoclinic.aftercare.public_urls")),  # public: the patient's signed link
+    path("safety/", include("mesoclinic.safety.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -31,6 +31,14 @@ def staff(request: HttpRequest) -> dict[str, Any]:
         nav.append(("scheduling:working-time", "Working time"))
     if user.can("messaging.manage"):
         nav.append(("messaging:failed-list", "Failed messages"))
+    if user.can("followup.manage"):
+        nav.append(("aftercare:follow-up-list", "Follow-ups"))
+    if user.can("adverse_event.view"):
+        nav.append(("safety:event-list", "Safety"))
+    elif user.can("safety.report"):
+        nav.append(("safety:report", "Safety"))
+    if user.can("recall.manage"):
+        nav.append(("safety:recall-start", "Recalls"))
     if user.can("audit.view"):
         nav.append(("core:audit-list", "Audit trail"))
     if user.is_staff:

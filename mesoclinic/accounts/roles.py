@@ -53,6 +53,14 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "procedure.chart": frozenset({Role.DOCTOR, Role.NURSE}),
     "procedure.sign": frozenset({Role.DOCTOR, Role.NURSE}),
     "procedure.amend": frozenset({Role.DOCTOR, Role.NURSE}),
+    # Aftercare and safety (mesoclinic/aftercare, mesoclinic/safety): nurses work the follow-ups, a doctor closes adverse events.
+    "aftercare.view": frozenset({Role.DOCTOR, Role.NURSE, Role.MEDICAL_DIRECTOR}),
+    "followup.manage": frozenset({Role.DOCTOR, Role.NURSE}),
+    "adverse_event.view": frozenset({Role.DOCTOR, Role.NURSE, Role.MEDICAL_DIRECTOR}),
+    "adverse_event.record": frozenset({Role.DOCTOR, Role.NURSE}),
+    "adverse_event.review": frozenset({Role.DOCTOR}),
+    "safety.report": frozenset({Role.DOCTOR, Role.MANAGER, Role.MEDICAL_DIRECTOR}),
+    "recall.manage": frozenset({Role.DOCTOR, Role.NURSE, Role.MANAGER, Role.MEDICAL_DIRECTOR}),  # as stock.view: from the lot page
 }
 
 

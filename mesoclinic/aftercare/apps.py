@@ -8,8 +8,13 @@ class AftercareConfig(AppConfig):
 
     def ready(self) -> None:
         from mesoclinic.core.panels import PatientPanel, register_patient_panel
+        from mesoclinic.procedures.hooks import register_sign_off_hook
 
         from .panels import aftercare_panel
+        from .services import on_sign_off
+
+        # Every signed session gets its handout, check-in and messages, inside the sign-off transaction.
+        register_sign_off_hook("aftercare", on_sign_off)
 
         register_patient_panel(
             PatientPanel(

@@ -37,25 +37,40 @@ DEFAULT_EXPECTED_EFFECTS = (
 
 
 class RuleLike(Protocol):
-    key: str
-    name: str
-    area_key: str | None  # the one area the rule is for, or None for every area of `area_kind`
-    area_kind: str
-    instruction: str
-    duration_hours: int
-    expected_effects: str
-    is_active: bool
+    """What compose_aftercare reads from a rule (a `RuleData`, or anything with these attributes)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def area_key(self) -> str | None: ...  # the one area the rule is for, or None for every area of `area_kind`
+    @property
+    def area_kind(self) -> str: ...
+    @property
+    def instruction(self) -> str: ...
+    @property
+    def duration_hours(self) -> int: ...
+    @property
+    def expected_effects(self) -> str: ...
+    @property
+    def is_active(self) -> bool: ...
 
 
 class AreaLike(Protocol):
-    key: str
-    name: str
-    kind: str
+    @property
+    def key(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
 
 
 class ProtocolLike(Protocol):
-    name: str
-    checkin_after_hours: int
+    @property
+    def name(self) -> str: ...
+    @property
+    def checkin_after_hours(self) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,9 @@ class PatientAftercare:
 def for_patient(*, patient: Patient, limit: int = 10) -> PatientAftercare:
     """The patient page's aftercare panel: recent handouts with their check-ins, and follow-ups (two queries)."""
     handouts = list(
-        AftercareHandout.objects.filter(patient=patient).select_related("checkin", "record__protocol").order_by("-issued_at", "-id")[:limit]
+        AftercareHandout.objects.filter(patient=patient)
+        .select_related("checkin", "record__protocol", "location")
+        .order_by("-issued_at", "-id")[:limit]
     )
-    follow_ups = list(FollowUp.objects.filter(patient=patient).order_by("-opened_at", "-id")[:limit])
+    follow_ups = list(FollowUp.objects.filter(patient=patient).select_related("location").order_by("-opened_at", "-id")[:limit])
     return PatientAftercare(handouts=handouts, follow_ups=follow_ups)

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from mesoclinic.core import audit
 from mesoclinic.core.models import AuditEvent
+from mesoclinic.procedures import selectors as procedures_selectors
 from mesoclinic.procedures.models import ProcedureRecord
 
 from . import messages
@@ -61,10 +62,17 @@ def _snapshot_rules(record: ProcedureRecord) -> tuple[list[RuleData], ProtocolDa
 
 
 def _treated_areas(record: ProcedureRecord) -> list[AreaData]:
+    """The session's treated areas (from the procedures app's signed-record reader), in catalog order."""
+    treatments = procedures_selectors.signed_record_detail(record, with_course=False).treatments
     areas: dict[str, AreaData] = {}
-    for treatment in record.treatments.select_related("area").order_by("area__position", "area__name", "id"):
+    for treatment in sorted(treatments, key=lambda t: (t.area.position, t.area.name, t.pk)):
         areas.setdefault(treatment.area.key, AreaData(key=treatment.area.key, name=treatment.area.name, kind=treatment.area.kind))
     return list(areas.values())
+
+
+def on_sign_off(*, ctx: audit.AuditContext, record: ProcedureRecord) -> None:
+    """The procedures app's sign-off hook (registered in AftercareConfig.ready): runs inside the sign-off."""
+    issue_aftercare(ctx=ctx, record=record)
 
 
 def issue_aftercare(*, ctx: audit.AuditContext, record: ProcedureRecord, now: datetime | None = None) -> AftercareHandout:
@@ -73,7 +81,8 @@ def issue_aftercare(*, ctx: audit.AuditContext, record: ProcedureRecord, now: da
     Idempotent: a record that has its handout gets it back unchanged. Runs inside the caller's
     transaction when there is one (the sign-off), so the handout exists exactly when the signature does.
     """
-    if record.status != ProcedureRecord.Status.SIGNED or record.signed_at is None:
+    signed_at = record.signed_at
+    if record.status != ProcedureRecord.Status.SIGNED or signed_at is None:
         raise NotSigned(f"record {record.pk} is not signed")
     now = now or timezone.now()
     with transaction.atomic():
@@ -85,7 +94,7 @@ def issue_aftercare(*, ctx: audit.AuditContext, record: ProcedureRecord, now: da
         areas = _treated_areas(record)
         location = record.location
         aftercare = compose_aftercare(
-            rules=rules, areas=areas, protocol=protocol, ended_at=record.signed_at, zone=location.zone, clinic_phone=location.phone
+            rules=rules, areas=areas, protocol=protocol, ended_at=signed_at, zone=location.zone, clinic_phone=location.phone
         )
         patient = record.patient
         handout = AftercareHandout.objects.create(
@@ -93,7 +102,7 @@ def issue_aftercare(*, ctx: audit.AuditContext, record: ProcedureRecord, now: da
             patient=patient,
             location=location,
             catalog_version=record.catalog_version.number,
-            ended_at=record.signed_at,
+            ended_at=signed_at,
             issued_at=now,
             content=aftercare.as_json(),
             text=as_text(aftercare, patient_name=patient.full_name, clinic_name=location.name),

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -43,8 +43,10 @@ class AdverseEventForm(forms.Form):
     def __init__(self, *args: Any, record: ProcedureRecord, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.record = record
-        self.fields["areas"].choices = [(t.pk, f"{t.area.name} ({t.get_method_display().lower()})") for t in record.treatments.all()]
-        self.fields["usages"].choices = [
+        cast(forms.ChoiceField, self.fields["areas"]).choices = [
+            (t.pk, f"{t.area.name} ({t.get_method_display().lower()})") for t in record.treatments.all()
+        ]
+        cast(forms.ChoiceField, self.fields["usages"]).choices = [
             (u.pk, f"{u.product.name} — lot {u.lot.lot_number}, {u.volume_ml} ml ({u.treatment.area.name})")
             for u in record.product_usages.all()
         ]
@@ -88,7 +90,7 @@ class EventFilterForm(forms.Form):
     def __init__(self, *args: Any, scope: frozenset[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         locations = Location.objects.filter(pk__in=scope).order_by("name").values_list("pk", "name")
-        self.fields["location"].choices = [("", "All my locations"), *locations]
+        cast(forms.ChoiceField, self.fields["location"]).choices = [("", "All my locations"), *locations]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

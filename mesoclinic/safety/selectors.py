@@ -19,7 +19,8 @@ from mesoclinic.core import audit
 from mesoclinic.core.models import AuditEvent, Location
 from mesoclinic.inventory.models import Lot
 from mesoclinic.patients.models import Patient
-from mesoclinic.procedures.models import ConsumableUsage, ProcedureRecord, ProductUsage, PrpPreparation
+from mesoclinic.procedures import selectors as procedures_selectors
+from mesoclinic.procedures.models import ProcedureRecord, ProductUsage
 
 from .models import AdverseEvent, AdverseEventProduct, RecallContact
 
@@ -149,13 +150,15 @@ def events_for_export(*, scope: frozenset[int], filters: EventFilter, limit: int
 
 
 def events_for_patient(*, patient: Patient, limit: int = 10) -> list[AdverseEvent]:
-    return list(AdverseEvent.objects.filter(patient=patient).select_related("record__protocol").order_by("-onset_at", "-id")[:limit])
+    return list(
+        AdverseEvent.objects.filter(patient=patient).select_related("record__protocol", "location").order_by("-onset_at", "-id")[:limit]
+    )
 
 
 def signed_records_for_patient(*, patient: Patient, limit: int = 5) -> list[ProcedureRecord]:
     return list(
         ProcedureRecord.objects.filter(patient=patient, status=ProcedureRecord.Status.SIGNED)
-        .select_related("protocol")
+        .select_related("protocol", "location")
         .order_by("-signed_at", "-id")[:limit]
     )
 
@@ -219,85 +222,62 @@ class Recall:
 
 def same_lot(lot: Lot, scope: frozenset[int]) -> QuerySet[Lot]:
     """Every stock lot in scope with the same item and lot number: the manufacturer's lot, at each location that received it."""
-    return Lot.objects.filter(location_id__in=scope, lot_number=lot.lot_number, product_id=lot.product_id, consumable_id=lot.consumable_id)
-
-
-_RECORD_PATH = ("record__patient", "record__location", "record__practitioner", "record__protocol")
+    item = Q(product_id=lot.product_id) if lot.product_id is not None else Q(consumable_id=lot.consumable_id)
+    return Lot.objects.filter(item, location_id__in=scope, lot_number=lot.lot_number)
 
 
 def recall_search(*, ctx: audit.AuditContext, scope: frozenset[int], lot: Lot, limit: int = RECALL_LIMIT) -> Recall:
-    """Every signed session in scope that received `lot` (the same lot number at any of the caller's
-    locations) — as a product on its own or in a mixture, as a consumable, or as a PRP kit — with the
-    patient's contact details and whether they were contacted. Seven queries whatever the data; the
-    audit names every patient listed.
+    """Every signed session in scope that received `lot` — the same lot number of the same item at any
+    of the caller's locations — as a product on its own or in a mixture, as a consumable, or as a PRP
+    kit, with the patient's contact details and whether they were contacted.
+
+    The uses come from `procedures.selectors.signed_records_for_lot` (three queries per stock lot
+    row; one row per location that received the lot number). Then one query for the other products
+    of each mixture, one for the contacts, one INSERT of an audit row per patient listed: the count
+    does not grow with the number of sessions or patients.
     """
     lots = list(same_lot(lot, scope).select_related("location", "product", "consumable").order_by("location__name", "id"))
     lot_ids = [item.pk for item in lots]
-    signed = Q(record__status=ProcedureRecord.Status.SIGNED)
-    products = list(
-        ProductUsage.objects.filter(signed, lot_id__in=lot_ids)
-        .select_related(*_RECORD_PATH, "treatment__area", "product", "lot")
-        .order_by("-record__signed_at", "record_id", "id")[: limit + 1]
-    )
-    consumables = list(
-        ConsumableUsage.objects.filter(signed, lot_id__in=lot_ids)
-        .select_related(*_RECORD_PATH, "treatment__area", "consumable", "lot")
-        .order_by("-record__signed_at", "record_id", "id")[: limit + 1]
-    )
-    kits = list(
-        PrpPreparation.objects.filter(signed, kit_lot_id__in=lot_ids)
-        .select_related(*_RECORD_PATH, "kit_lot")
-        .order_by("-record__signed_at", "record_id", "id")[: limit + 1]
-    )
-    # Mixtures: the other products of the same area's solution, each with its own lot.
-    partners: dict[int, list[str]] = {}
-    treatment_ids = {usage.treatment_id for usage in products}
-    if treatment_ids:
-        for other in (
-            ProductUsage.objects.filter(treatment_id__in=treatment_ids)
-            .exclude(lot_id__in=lot_ids)
-            .select_related("product", "lot")
-            .order_by("treatment_id", "id")
-        ):
-            partners.setdefault(other.treatment_id, []).append(f"{other.product.name} (lot {other.lot.lot_number})")
-
     sessions: dict[int, RecallSession] = {}
-    for usage in products:
-        session = sessions.setdefault(usage.record_id, RecallSession(record=usage.record))
-        session.lines.append(
-            RecallLine(
-                kind="product",
-                label=usage.product.name,
-                area=usage.treatment.area.name,
-                amount=f"{usage.volume_ml} ml",
-                lot=usage.lot,
-                mixed_with=partners.get(usage.treatment_id, []),
-            )
-        )
-    for used in consumables:
-        session = sessions.setdefault(used.record_id, RecallSession(record=used.record))
-        session.lines.append(
-            RecallLine(
-                kind="consumable", label=used.consumable.name, area=used.treatment.area.name, amount=f"{used.quantity}", lot=used.lot
-            )
-        )
-    for kit in kits:
-        session = sessions.setdefault(kit.record_id, RecallSession(record=kit.record))
-        session.lines.append(RecallLine(kind="prp-kit", label="PRP preparation kit", area="", amount="1", lot=kit.kit_lot))
+    for lot_row in lots:
+        for use in procedures_selectors.signed_records_for_lot(lot=lot_row, scope=scope):
+            session = sessions.setdefault(use.record.pk, RecallSession(record=use.record))
+            amount = f"{use.quantity.normalize():f} {use.unit}"
+            session.lines.append(RecallLine(kind=use.kind, label=use.item_name, area=use.area_name, amount=amount, lot=lot_row))
+    ordered = sorted(sessions.values(), key=lambda s: (s.record.signed_at or s.record.started_at, s.record.pk), reverse=True)
+    truncated = len(ordered) > limit
+    ordered = ordered[:limit]
+    record_ids = [session.record.pk for session in ordered]
 
-    patient_ids = {session.record.patient_id for session in sessions.values()}
+    # Mixtures: the other products of the same area's solution, each with its own lot.
+    partners: dict[tuple[int, str], list[str]] = {}
+    if record_ids:
+        for other in (
+            ProductUsage.objects.filter(record_id__in=record_ids)
+            .exclude(lot_id__in=lot_ids)
+            .select_related("product", "lot", "treatment__area")
+            .order_by("record_id", "id")
+        ):
+            partners.setdefault((other.record_id, other.treatment.area.name), []).append(
+                f"{other.product.name} (lot {other.lot.lot_number})"
+            )
+    for session in ordered:
+        for line in session.lines:
+            if line.kind == "product":
+                line.mixed_with = partners.get((session.record.pk, line.area), [])
+
+    patient_ids = {session.record.patient_id for session in ordered}
     contacts: dict[int, RecallContact] = {}
     if patient_ids:
-        for contact in (
+        found = (
             RecallContact.objects.filter(lot_id__in=lot_ids, patient_id__in=patient_ids)
             .select_related("contacted_by")
             .order_by("contacted_at")
-        ):
+        )
+        for contact in found:
             contacts.setdefault(contact.patient_id, contact)
-    ordered = sorted(sessions.values(), key=lambda s: (s.record.signed_at or s.record.started_at, s.record.pk), reverse=True)
     for session in ordered:
         session.contact = contacts.get(session.record.patient_id)
-    truncated = max(len(products), len(consumables), len(kits)) > limit
     shown = {(session.record.patient_id, session.record.location_id) for session in ordered}
     detail = {"screen": "lot-recall", "lot": lot.pk, "lot_number": lot.lot_number, "sessions": len(ordered)}
     audit_views(ctx, patients=sorted(shown), object_type="lot", object_id=lot.pk, detail=detail)
@@ -346,7 +326,8 @@ class Report:
 
 
 def _months(first: date, last: date) -> list[date]:
-    months, day = [], first.replace(day=1)
+    months: list[date] = []
+    day = first.replace(day=1)
     while day <= last and len(months) < 120:
         months.append(day)
         day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)

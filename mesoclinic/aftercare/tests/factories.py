@@ -141,3 +141,42 @@ def issued(session: Session, *, ctx: audit.AuditContext = audit.SYSTEM) -> After
 
 def nurse(location):
     return UserFactory(role=Role.NURSE, locations=[location])
+
+
+def charted_and_signed(location, *, patient: Patient, nurse, doctor, lots: list[Lot], area_key: str = "scalp") -> ProcedureRecord:
+    """A session charted step by step and signed through the procedures app's services, so the
+    sign-off hook (aftercare) runs exactly as it does from the chart."""
+    from mesoclinic.procedures import services as procedures
+    from mesoclinic.screening.tests.factories import all_no, screen
+
+    ctx = audit.AuditContext(actor=nurse, ip_address="127.0.0.1", path="/test")
+    now = timezone.now()
+    appointment = AppointmentFactory(
+        location=location,
+        patient=patient,
+        practitioner=nurse,
+        protocol_key="hair_cocktail",
+        starts_at=now - timedelta(minutes=45),
+        numbing_minutes=30,
+        procedure_minutes=60,
+    )
+    screen(doctor, patient)
+    record = procedures.open_procedure(ctx=ctx, appointment=appointment)
+    record = procedures.record_rescreen(ctx=ctx, record=record, answers=all_no("rescreen", record.area_keys))
+    record = procedures.confirm_consent(ctx=ctx, record=record)
+    record = procedures.confirm_photos(ctx=ctx, record=record)
+    record = procedures.record_numbing(ctx=ctx, record=record, product_name="EMLA 5%", applied_at=now - timedelta(minutes=40))
+    record = procedures.record_antisepsis(ctx=ctx, record=record)
+    procedures.record_area_treatment(
+        ctx=ctx,
+        record=record,
+        area_key=area_key,
+        technique_key="dermapen_rolling",
+        depth_mm=Decimal("0.50"),
+        passes=2,
+        dermapen_speed=8,
+        device=DeviceFactory(location=location),
+        products=[procedures.ProductLine(product=lot.product, lot=lot, volume_ml=Decimal("2.00")) for lot in lots],
+    )
+    record = procedures.record_reactions(ctx=ctx, record=record, reactions=[procedures.ReactionLine(kind="none")])
+    return procedures.sign_procedure(ctx=ctx, record=record)

@@ -23,11 +23,10 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core import mail
-from django.utils import timezone
 
 from mesoclinic.accounts.roles import Role
 from mesoclinic.accounts.tests.factories import UserFactory
-from mesoclinic.aftercare.models import FollowUp
+from mesoclinic.aftercare.models import AftercareHandout, FollowUp
 from mesoclinic.conftest import ARTIFACTS
 from mesoclinic.messaging import delivery
 from mesoclinic.messaging.models import OutboundMessage
@@ -36,7 +35,7 @@ from mesoclinic.patients.tests.factories import PatientFactory
 from mesoclinic.patients.tests.screens import snap
 from mesoclinic.safety.models import AdverseEvent
 
-from .factories import issued, lot_of, signed_session
+from .factories import charted_and_signed, lot_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -90,10 +89,11 @@ def test_aftercare_check_in_follow_up_adverse_event_and_recall(
     hair = lot_of(location, "hair_cocktail", lot_number="HC-2611")
     medicine = lot_of(location, "hair_loss_medicine_solution", lot_number="HM-0907")
 
-    # Step 6: the session is signed (a mixture of two products, each with its lot) and aftercare issued.
-    signed_at = timezone.now().replace(second=0, microsecond=0)
-    session = signed_session(location, patient=patient, practitioner=nurse, areas={"scalp": [hair, medicine]}, signed_at=signed_at)
-    handout = issued(session)
+    # Step 6: the session is charted and signed through the procedures app (a mixture of two
+    # products, each with its lot); its sign-off hook issues the aftercare in the same transaction.
+    record = charted_and_signed(location, patient=patient, nurse=nurse, doctor=doctor, lots=[hair, medicine])
+    handout = AftercareHandout.objects.get(record=record)
+    signed_at = record.signed_at
 
     # The worker process sends the handout e-mail, once.
     worker = start_worker(tmp_path)
@@ -147,7 +147,7 @@ def test_aftercare_check_in_follow_up_adverse_event_and_recall(
 
         # The follow-up is on the nurses' worklist; the nurse records it as an adverse event.
         sign_in(nurse)
-        page.get_by_role("link", name="Follow-ups").click()
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Follow-ups").click()
         page.get_by_role("heading", name="Aftercare follow-ups").wait_for()
         assert "Hot and swollen" in page.content()
         snap(page, request, "worklist")
@@ -167,6 +167,7 @@ def test_aftercare_check_in_follow_up_adverse_event_and_recall(
         assert FollowUp.objects.get().status == FollowUp.Status.CONVERTED
 
         # The doctor reviews and closes it.
+        page.context.clear_cookies()
         sign_in(doctor)
         page.goto(f"/safety/adverse-events/{event.pk}/")
         page.get_by_label("Causality").select_option("possible")
@@ -176,8 +177,9 @@ def test_aftercare_check_in_follow_up_adverse_event_and_recall(
         page.get_by_text("Adverse event reviewed and closed.").wait_for()
 
     # Step 8: the manager hears of a recalled lot and finds every patient who received it.
+    page.context.clear_cookies()
     sign_in(manager)
-    page.get_by_role("link", name="Recalls").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Recalls").click()
     page.get_by_label("Lot number").fill("HM-0907")
     page.get_by_role("button", name="Find lot").click()
     page.get_by_role("link", name="HM-0907").click()

@@ -137,8 +137,15 @@ def test_the_recall_start_page_finds_lots_by_number(client, location, manager_of
     assert client.get("/safety/recalls/", {"lot_number": "x" * 61}).status_code == 400
 
 
-def test_nurses_and_receptionists_cannot_run_a_recall(client, location):
+def test_receptionists_cannot_run_a_recall(client, location):
     lot = lot_of(location, "hair_cocktail")
-    for role in (Role.NURSE, Role.RECEPTIONIST):
-        client.force_login(UserFactory(role=role, locations=[location]))
-        assert client.get(f"/safety/recalls/lots/{lot.pk}/").status_code == 403
+    client.force_login(UserFactory(role=Role.RECEPTIONIST, locations=[location]))
+    assert client.get(f"/safety/recalls/lots/{lot.pk}/").status_code == 403
+    assert client.get("/safety/recalls/").status_code == 403
+
+
+def test_the_stock_lot_page_leads_to_the_recall_search(client, location, manager_of):
+    lot = lot_of(location, "hair_cocktail", lot_number="HC-LINK")
+    client.force_login(manager_of(location))
+    page = client.get(f"/stock/lots/{lot.pk}/").content.decode()
+    assert f'href="/safety/recalls/lots/{lot.pk}/"' in page
