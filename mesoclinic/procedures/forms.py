@@ -119,7 +119,10 @@ class TreatmentForm(forms.Form):
         error_messages={"invalid": "Enter a whole number."},
     )
     device: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
-        label="Dermapen used", queryset=Device.objects.none(), required=False, error_messages={"invalid_choice": "Choose a Dermapen of this location."}
+        label="Dermapen used",
+        queryset=Device.objects.none(),
+        required=False,
+        error_messages={"invalid_choice": "Choose a Dermapen of this location."},
     )
     notes = forms.CharField(label="Notes", max_length=500, required=False)
 

@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -507,7 +508,7 @@ def start_injections_early(*, ctx: audit.AuditContext, record: ProcedureRecord, 
             detail={
                 "step": Step.TREATMENT,
                 "numbing_wait": "started early",
-                "minutes_early": int((unlock - now).total_seconds() // 60) + 1,
+                "minutes_early": math.ceil((unlock - now).total_seconds() / 60),
             },
         )
     return _refresh(record, current)

@@ -1,0 +1,261 @@
+"""The chart screens: full pages and htmx fragments, bad input answered with 4xx and clear messages, location scoping."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from mesoclinic.accounts.tests.factories import UserFactory
+from mesoclinic.procedures import services
+from mesoclinic.procedures.models import AreaTreatment, ProcedureRecord
+from mesoclinic.scheduling.models import Appointment
+
+from .factories import answers_for, chart_fully, make_lot, prepare, product
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HX-Request": "true"}
+
+
+def step(record, name: str) -> str:
+    return reverse("procedures:step", args=[record.pk, name])
+
+
+def treatment_post(clinic, **overrides) -> dict[str, str]:
+    data = {
+        "area": "scalp",
+        "technique": "dermapen_rolling",
+        "depth_mm": "1.00",
+        "passes": "3",
+        "dermapen_speed": "8",
+        "device": str(clinic.dermapen.pk),
+        "product_1": str(clinic.lot.product_id),
+        "lot_1": str(clinic.lot.pk),
+        "volume_1": "2.5",
+        "consumable_lot_1": str(clinic.cartridge_lot.pk),
+        "consumable_quantity_1": "1",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.fixture
+def nurse_client(client, clinic):
+    client.force_login(clinic.nurse)
+    return client
+
+
+def test_the_chart_opens_from_the_appointment_and_shows_every_step(nurse_client, clinic):
+    appointment = clinic.appointment(status=Appointment.Status.BOOKED)
+    url = reverse("procedures:open", args=[appointment.pk])
+    page = nurse_client.get(url)
+    assert page.status_code == 200 and "Open the chart" in page.content.decode()
+
+    response = nurse_client.post(url)
+
+    record = ProcedureRecord.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("procedures:detail", args=[record.pk])
+    chart = nurse_client.get(response["Location"]).content.decode()
+    for text in [
+        "Re-screen",
+        "Consent on file",
+        "Placeholder",
+        "Before-photos",
+        "Numbing cream",
+        "Antisepsis",
+        "Treated areas",
+        "Immediate reactions",
+        "Sign-off",
+        "0 of 8",
+    ]:
+        assert text in chart
+    assert nurse_client.get(url)["Location"] == reverse("procedures:detail", args=[record.pk])
+
+
+def test_a_full_session_through_the_screens_with_htmx(nurse_client, clinic, clock):
+    record = clinic.record()
+    answers = {f"answers-{key}": value for key, value in answers_for(record).items()}
+    assert nurse_client.post(step(record, "rescreen"), answers, headers=HTMX).status_code == 200
+    assert nurse_client.post(step(record, "consent"), {"consent-confirmed": "on"}, headers=HTMX).status_code == 200
+    assert nurse_client.post(step(record, "photos"), {"photos-confirmed": "on"}, headers=HTMX).status_code == 200
+    response = nurse_client.post(step(record, "numbing"), {"product_name": "EMLA 5% cream", "applied_at": ""}, headers=HTMX)
+    assert "Injections unlock at" in response.content.decode() and 'data-seconds-left="1800"' in response.content.decode()
+    assert nurse_client.post(step(record, "antisepsis"), {"antisepsis-confirmed": "on"}, headers=HTMX).status_code == 200
+
+    locked = nurse_client.post(step(record, "treatment"), treatment_post(clinic), headers=HTMX)
+    assert locked.status_code == 409
+    assert "Injections are locked until 10:25" in locked.content.decode()
+    assert not AreaTreatment.objects.exists()
+
+    clock.shift(timedelta(minutes=30))
+    saved = nurse_client.post(step(record, "treatment"), treatment_post(clinic), headers=HTMX)
+    assert saved.status_code == 200 and "<html" not in saved.content.decode()
+    assert "HC-LATE" in saved.content.decode()
+    reactions = {"kinds": ["redness"], "severity_redness": "mild"}
+    assert nurse_client.post(step(record, "reactions"), reactions, headers=HTMX).status_code == 200
+
+    signed = nurse_client.post(reverse("procedures:sign", args=[record.pk]), headers=HTMX)
+    assert signed.status_code == 204 and signed["HX-Redirect"] == reverse("procedures:detail", args=[record.pk])
+    page = nurse_client.get(signed["HX-Redirect"]).content.decode()
+    assert "locked" in page and "Amend" in page and "Redness" in page
+
+
+def test_without_javascript_a_step_redirects_back_to_its_card(nurse_client, clinic):
+    record = clinic.record()
+    answers = {f"answers-{key}": value for key, value in answers_for(record).items()}
+    response = nurse_client.post(step(record, "rescreen"), answers)
+    assert response.status_code == 302 and response["Location"].endswith("#step-rescreen")
+
+
+@pytest.fixture
+def ready(clinic, clock):
+    record = prepare(clinic.nurse_ctx, clinic.record())
+    clock.shift(timedelta(minutes=30))
+    return record
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        pytest.param({"depth_mm": "2.0"}, "outside the protocol&#x27;s depth for Scalp", id="depth-outside-bounds"),
+        pytest.param({"depth_mm": "deep"}, "Enter a number", id="depth-not-a-number"),
+        pytest.param({"volume_1": "0"}, "More than 0 ml", id="volume-zero"),
+        pytest.param({"volume_1": "-2"}, "More than 0 ml", id="volume-negative"),
+        pytest.param({"volume_1": "1" * 40}, "too large", id="volume-huge"),
+        pytest.param({"lot_1": "999999"}, "not held at this location", id="unknown-lot"),
+        pytest.param({"lot_1": "abc"}, "not held at this location", id="lot-not-an-id"),
+        pytest.param({"product_1": "999999"}, "protocol&#x27;s products", id="unknown-product"),
+        pytest.param({"area": "knee"}, "Choose one of the session&#x27;s areas", id="unknown-area"),
+        pytest.param({"technique": None}, "Choose the technique", id="missing-technique"),
+        pytest.param({"passes": "2.5"}, "whole number", id="passes-not-whole"),
+        pytest.param({"notes": "x" * 600}, "at most 500 characters", id="notes-too-long"),
+        pytest.param({"consumable_quantity_1": None}, "how many were used", id="consumable-without-count"),
+        pytest.param({"volume_1": None}, "Give the product, its lot and the volume", id="product-without-volume"),
+    ],
+)
+def test_bad_treatment_input_is_answered_with_a_400_and_nothing_is_saved(nurse_client, clinic, ready, overrides, message):
+    response = nurse_client.post(step(ready, "treatment"), treatment_post(clinic, **overrides), headers=HTMX)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not AreaTreatment.objects.exists()
+
+
+def test_a_lot_of_another_product_and_of_another_location_are_refused(nurse_client, clinic, ready, other_location):
+    response = nurse_client.post(step(ready, "treatment"), treatment_post(clinic, lot_1=str(clinic.medicine_lot.pk)))
+    assert response.status_code == 400 and "is not Hair revitalising cocktail" in response.content.decode()
+    elsewhere = make_lot(other_location, product=product(), quantity="5")
+    response = nurse_client.post(step(ready, "treatment"), treatment_post(clinic, lot_1=str(elsewhere.pk)))
+    assert response.status_code == 400 and "not held at this location" in response.content.decode()
+    assert not AreaTreatment.objects.exists()
+
+
+def test_an_early_start_without_a_reason_is_refused(nurse_client, clinic, clock):
+    record = prepare(clinic.nurse_ctx, clinic.record())
+    response = nurse_client.post(step(record, "early-start"), {"early-reason": ""}, headers=HTMX)
+    assert response.status_code == 400 and "Write the reason" in response.content.decode()
+    response = nurse_client.post(step(record, "early-start"), {"early-reason": "Patient must leave early today."}, headers=HTMX)
+    assert response.status_code == 200 and "Save this area" in response.content.decode()
+
+
+def test_sign_off_with_a_missing_step_answers_409_with_the_list(nurse_client, clinic):
+    record = clinic.record()
+    response = nurse_client.post(reverse("procedures:sign", args=[record.pk]))
+    assert response.status_code == 409
+    assert "Complete these steps before signing: Re-screen" in response.content.decode()
+
+
+def test_an_unknown_step_or_record_is_a_404(nurse_client, clinic):
+    record = clinic.record()
+    assert nurse_client.post(step(record, "dance")).status_code == 404
+    assert nurse_client.get(reverse("procedures:detail", args=[999999])).status_code == 404
+    assert nurse_client.get(f"/sessions/{2**70}/").status_code == 404
+    assert nurse_client.get(reverse("procedures:open", args=[999999])).status_code == 404
+
+
+def test_other_locations_records_answer_404(client, clinic, other_location):
+    record = clinic.record()
+    stranger = UserFactory(role="nurse", locations=[other_location])
+    client.force_login(stranger)
+    assert client.get(reverse("procedures:detail", args=[record.pk])).status_code == 404
+    assert client.post(step(record, "consent"), {"consent-confirmed": "on"}).status_code == 404
+    assert client.post(reverse("procedures:sign", args=[record.pk])).status_code == 404
+    assert client.get(reverse("procedures:amend", args=[record.pk])).status_code == 404
+    assert client.get(reverse("procedures:open", args=[record.appointment_id])).status_code == 404
+    record.refresh_from_db()
+    assert record.consent_confirmed_at is None
+
+
+def test_a_receptionist_may_not_see_or_chart_sessions(client, clinic):
+    record = clinic.record()
+    client.force_login(clinic.receptionist)
+    assert client.get(reverse("procedures:detail", args=[record.pk])).status_code == 403
+    assert client.post(step(record, "consent"), {"consent-confirmed": "on"}).status_code == 403
+    assert client.get(reverse("procedures:list")).status_code == 403
+
+
+def test_only_a_doctor_overrides_a_stopped_session(client, clinic):
+    record = clinic.record()
+    services.record_rescreen(ctx=clinic.nurse_ctx, record=record, answers=answers_for(record, pregnancy=True))
+    client.force_login(clinic.nurse)
+    page = client.get(reverse("procedures:detail", args=[record.pk])).content.decode()
+    assert "Session stopped" in page and "A doctor must review" in page
+    assert client.post(step(record, "override"), {"reason": "Pregnancy test negative this morning."}).status_code == 403
+    client.force_login(clinic.doctor)
+    assert "Override and continue" in client.get(reverse("procedures:detail", args=[record.pk])).content.decode()
+    response = client.post(step(record, "override"), {"reason": "Pregnancy test negative this morning."})
+    assert response.status_code == 302
+    record.refresh_from_db()
+    assert record.status == ProcedureRecord.Status.OPEN
+
+
+def test_the_amend_screen_adds_an_amendment_and_the_record_shows_both_values(nurse_client, clinic, clock):
+    record = chart_fully(clinic.nurse_ctx, clinic.record(), clock, lot=clinic.lot)
+    services.sign_procedure(ctx=clinic.nurse_ctx, record=record)
+    url = reverse("procedures:amend", args=[record.pk])
+    form = nurse_client.get(url)
+    assert form.status_code == 200
+    target = next(value for value, label in form.context["form"].fields["target"].choices if "volume" in str(label))
+
+    bad = nurse_client.post(url, {"target": target, "new_value": "0", "reason": "Spilt half of it."})
+    assert bad.status_code == 400 and "more than 0 ml" in bad.content.decode()
+    assert nurse_client.post(url, {"target": "nope", "new_value": "1", "reason": "Spilt half of it."}).status_code == 400
+    assert nurse_client.post(url, {"target": target, "new_value": "2", "reason": "short"}).status_code == 400
+
+    done = nurse_client.post(url, {"target": target, "new_value": "2", "reason": "Half a millilitre was spilt."})
+    assert done.status_code == 302
+    page = nurse_client.get(reverse("procedures:detail", args=[record.pk])).content.decode()
+    assert '<span class="original" title="As signed">2.5</span> <span class="amended">2</span>' in page
+    assert "Half a millilitre was spilt." in page
+
+
+def test_an_open_record_has_no_amend_screen(nurse_client, clinic):
+    record = clinic.record()
+    assert nurse_client.get(reverse("procedures:amend", args=[record.pk]))["Location"] == reverse("procedures:detail", args=[record.pk])
+
+
+def test_the_days_sessions_list_links_to_the_charts(nurse_client, clinic):
+    appointment = clinic.appointment()
+    page = nurse_client.get(reverse("procedures:list")).content.decode()
+    assert reverse("procedures:open", args=[appointment.pk]) in page
+    record = services.open_procedure(ctx=clinic.nurse_ctx, appointment=appointment)
+    page = nurse_client.get(reverse("procedures:list") + f"?location={clinic.location.pk}&on=2026-03-10").content.decode()
+    assert reverse("procedures:detail", args=[record.pk]) in page
+    assert nurse_client.get(reverse("procedures:list") + "?on=tomorrow").status_code == 400
+    assert nurse_client.get(reverse("procedures:list") + "?location=x").status_code == 400
+    assert nurse_client.get(reverse("procedures:list") + "?location=999999").status_code == 404
+
+
+def test_the_patient_page_lists_the_sessions(nurse_client, clinic):
+    record = clinic.record()
+    page = nurse_client.get(reverse("patients:detail", args=[clinic.patient.pk])).content.decode()
+    assert "Sessions" in page and reverse("procedures:detail", args=[record.pk]) in page
+
+
+def test_the_lot_picker_offers_the_soonest_expiring_lot_first(nurse_client, clinic, ready):
+    page = nurse_client.get(reverse("procedures:detail", args=[ready.pk])).content.decode()
+    soon, late = page.index("lot HC-SOON"), page.index("lot HC-LATE")
+    assert soon < late
+    assert f'<option value="{clinic.soon_lot.pk}" selected>' in page
+    assert Decimal("10") == clinic.soon_lot.on_hand
