@@ -58,7 +58,7 @@ def test_a_manager_receives_a_lot_sees_it_in_the_list_and_recalls_it(page, sign_
 
     rows.get_by_role("link", name="HRC-2602").click()
     page.get_by_role("link", name="Recall this lot").click()
-    assert page.get_by_text("patients who received this lot — built with the adverse-events issue").is_visible()
+    assert page.get_by_role("link", name="Find every patient who received this lot").is_visible()
     page.get_by_role("button", name="Recall the lot").click()
     assert page.get_by_text("This field is required.").is_visible()
     page.get_by_label("Reason for the recall").fill("Supplier notice SN-2026-014")

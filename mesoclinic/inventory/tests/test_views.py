@@ -246,7 +246,7 @@ def test_a_missing_form_answers_400_not_500(client, manager):
 # --- Lot detail, adjust, recall --------------------------------------------------------------------
 
 
-def test_the_lot_page_shows_the_ledger_and_the_recall_placeholder(client, manager, location):
+def test_the_lot_page_shows_the_ledger_and_links_to_the_recall_search(client, manager, location):
     lot = make_lot(location, quantity="4")
     StockMovement.objects.create(
         lot=lot,
@@ -260,7 +260,7 @@ def test_the_lot_page_shows_the_ledger_and_the_recall_placeholder(client, manage
     client.force_login(manager)
     page = client.get(f"/stock/lots/{lot.pk}/").content.decode()
     assert "Received" in page and "Used in a session" in page and "procedure 77" in page and "/patients/5/" in page
-    assert "patients who received this lot — built with the adverse-events issue" in page
+    assert f'href="/safety/recalls/lots/{lot.pk}/"' in page  # the safety app's one-search recall
     assert AuditEvent.objects.filter(action=AuditEvent.Action.VIEW, object_type="lot", object_id=str(lot.pk)).count() == 1
 
 
@@ -310,7 +310,7 @@ def test_a_manager_recalls_a_lot_with_a_reason(client, manager, location):
     lot = make_lot(location)
     client.force_login(manager)
     form = client.get(f"/stock/lots/{lot.pk}/recall/").content.decode()
-    assert "patients who received this lot — built with the adverse-events issue" in form
+    assert f'href="/safety/recalls/lots/{lot.pk}/"' in form
     response = client.post(f"/stock/lots/{lot.pk}/recall/", {"reason": "MHRA notice 2026/041"})
     assert response.status_code == 302
     lot.refresh_from_db()
