@@ -20,8 +20,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_worker")]
 
 
 def add_sessions(location, patient, count: int) -> None:
-    for _ in range(count):
-        session = signed_session(location, patient=patient, signed_at=timezone.now().replace(microsecond=0) - timedelta(hours=8))
+    start = timezone.now().replace(microsecond=0) - timedelta(hours=8)
+    already = patient.procedure_records.count()
+    for n in range(already, already + count):  # a week apart: a patient's appointments never overlap
+        session = signed_session(location, patient=patient, signed_at=start - timedelta(days=7 * n))
         issued(session)
         record_event(session)
 
