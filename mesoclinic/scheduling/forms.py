@@ -67,6 +67,8 @@ class CalendarForm(forms.Form):
         self.fields["practitioner"].queryset = selectors.practitioners_at(location)  # type: ignore[attr-defined]
         self.fields["room"].queryset = selectors.rooms_at(location)  # type: ignore[attr-defined]
         self.fields["device"].queryset = selectors.devices_at(location)  # type: ignore[attr-defined]
+        self.fields["room"].label_from_instance = lambda room: room.name  # type: ignore[attr-defined]
+        self.fields["device"].label_from_instance = lambda device: f"{device.model} #{device.serial_number}"  # type: ignore[attr-defined]
 
     def clean_on(self) -> date | None:
         return _bounded_date(self.cleaned_data.get("on"), allow_past_days=3660)

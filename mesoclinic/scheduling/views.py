@@ -245,18 +245,19 @@ class SlotOption:
     detail: str
 
 
-def slot_options(location: Location, slots: list[Slot]) -> list[SlotOption]:
+def slot_options(location: Location, slots: list[Slot], *, with_date: bool | None = None) -> list[SlotOption]:
     """Slots with people's, rooms' and devices' names (three queries, whatever the number of slots)."""
     people = {user.pk: user for user in User.objects.filter(pk__in={s.practitioner_id for s in slots})}
     rooms = {room.pk: room for room in Room.objects.filter(pk__in={s.room_id for s in slots})}
     devices = {device.pk: device for device in Device.objects.filter(pk__in={s.device_id for s in slots if s.device_id})}
     options = []
+    one_day = not with_date if with_date is not None else len({location.local(slot.starts_at).date() for slot in slots}) == 1
     for slot in slots:
         local = location.local(slot.starts_at)
         parts = [str(people[slot.practitioner_id]), rooms[slot.room_id].name]
         if slot.device_id:
             parts.append(f"{devices[slot.device_id].model} #{devices[slot.device_id].serial_number}")
-        options.append(SlotOption(slot, f"{local:%a %d %b %H:%M}", " · ".join(parts)))
+        options.append(SlotOption(slot, f"{local:%H:%M}" if one_day else f"{local:%a %d %b %H:%M}", " · ".join(parts)))
     return options
 
 
@@ -273,12 +274,12 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
     scope = _scope(request)
     source = request.POST if request.method == "POST" else request.GET
     location = _location(request, source.get("location", ""))
-    context: dict[str, Any] = {"location": location}
+    context: dict[str, Any] = {"location": location, "action": reverse("scheduling:appointment-new")}
     status = 200
     if not source.get("patient"):
         context.update(_patient_picker(request, query=source.get("q", "")[:100]))
         if request.htmx and "q" in source:  # type: ignore[attr-defined]
-            return render(request, "scheduling/appointment_new.html#patient-results", context)
+            return render(request, "scheduling/_patient_picker.html#patient-results", context)
         return render(request, "scheduling/appointment_new.html", context)
 
     initial_kind = source.get("kind") or Appointment.Kind.TREATMENT
@@ -315,7 +316,7 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
                 )
             except services.SlotUnavailable as taken:
                 context["conflict"] = taken
-                context["alternatives"] = slot_options(location, taken.alternatives)
+                context["alternatives"] = slot_options(location, taken.alternatives, with_date=True)
                 status = 409
             except services.BookingRefused as refused:
                 context["refusal"] = refused.message
@@ -437,7 +438,7 @@ def appointment_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             except services.SlotUnavailable as taken:
                 context["conflict"] = taken
-                context["alternatives"] = slot_options(location, taken.alternatives)
+                context["alternatives"] = slot_options(location, taken.alternatives, with_date=True)
                 status = 409
             except services.SchedulingError as refused:
                 context["refusal"] = refused.message
@@ -486,7 +487,8 @@ def series_shift(request: HttpRequest, pk: int) -> HttpResponse:
     context: dict[str, Any] = {
         "appointment": appointment,
         "proposals": [
-            (proposal, slot_options(appointment.location, [proposal.slot])[0] if proposal.slot else None) for proposal in proposals
+            (proposal, slot_options(appointment.location, [proposal.slot], with_date=True)[0] if proposal.slot else None)
+            for proposal in proposals
         ],
         "previous": appointment.location.local(previous),
         "from": raw,
@@ -546,11 +548,11 @@ def waitlist_new(request: HttpRequest) -> HttpResponse:
     scope = _scope(request)
     source = request.POST if request.method == "POST" else request.GET
     location = _location(request, source.get("location", ""))
-    context: dict[str, Any] = {"location": location}
+    context: dict[str, Any] = {"location": location, "action": reverse("scheduling:waitlist-new")}
     if not source.get("patient"):
         context.update(_patient_picker(request, query=source.get("q", "")[:100]))
         if request.htmx and "q" in source:  # type: ignore[attr-defined]
-            return render(request, "scheduling/waitlist_form.html#patient-results", context)
+            return render(request, "scheduling/_patient_picker.html#patient-results", context)
         return render(request, "scheduling/waitlist_form.html", context)
     today = _today(location)
     initial = {

@@ -50,12 +50,20 @@ def test_step_one_finds_the_patient(signed_in, clinic):
     assert f"patient={clinic.patient.pk}" in response.content.decode()
 
 
+def test_the_htmx_patient_search_returns_the_results_fragment(signed_in, clinic):
+    for url in (URL, reverse("scheduling:waitlist-new")):
+        response = signed_in.get(url, {"location": clinic.location.pk, "q": "hart"}, HTTP_HX_REQUEST="true")
+        body = response.content.decode()
+        assert response.status_code == 200 and body.lstrip().startswith('<div id="patient-results"'), url
+        assert "Choose Amelia Hart" in body
+
+
 def test_step_two_lists_free_times_for_the_chosen_day(signed_in, clinic):
     AppointmentFactory(location=clinic.location, practitioner=clinic.nurse, room=clinic.room, starts_at=at(3, 8))
     response = signed_in.get(URL, details(clinic, practitioner=clinic.nurse.pk))
     assert response.status_code == 200
     body = response.content.decode()
-    assert "Tue 03 Mar 08:30" in body and "Tue 03 Mar 08:00" not in body  # 08:00–08:30 is taken
+    assert "<strong>08:30</strong>" in body and "<strong>08:00</strong>" not in body  # 08:00–08:30 is taken
     assert body.count('name="slot"') == len(range(8 * 60 + 30, 19 * 60 + 1, 15))
 
 
