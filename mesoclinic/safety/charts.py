@@ -51,7 +51,7 @@ def bar_chart(items: Sequence[tuple[str, int]], *, width: int = 720, height: int
     plot_width, plot_height = width - left - right, height - top - bottom
     top_value = nice_ceiling(max((value for _label, value in items), default=0))
     slot = plot_width / max(1, len(items))
-    bar_width = max(2.0, slot * 0.7)
+    bar_width = min(56.0, max(2.0, slot * 0.7))  # one month alone is a bar, not a wall
     bars = []
     for index, (label, value) in enumerate(items):
         bar_height = plot_height * value / top_value

@@ -190,3 +190,10 @@ def test_aftercare_check_in_follow_up_adverse_event_and_recall(
     snap(page, request, "recall")
     page.get_by_role("button", name="Mark Amelia Hart contacted").click()
     page.get_by_text("Amelia Hart marked as contacted.").wait_for()
+
+    # The manager's safety report counts the event per product and lot, with a chart.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Safety").click()
+    page.get_by_role("heading", name="Safety report").wait_for()
+    assert page.locator("svg rect").count() >= 1
+    assert "HM-0907" in page.content()
+    snap(page, request, "safety-report")
