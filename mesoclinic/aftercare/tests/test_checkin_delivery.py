@@ -10,8 +10,11 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.urls import reverse
 from django.utils import timezone
 
+from mesoclinic.accounts.roles import Role
+from mesoclinic.accounts.tests.factories import UserFactory
 from mesoclinic.messaging import delivery, selectors
 from mesoclinic.messaging.models import OutboundMessage
 from mesoclinic.messaging.senders import FileSmsBackend, LocmemSmsBackend
@@ -68,7 +71,7 @@ def test_two_sweeping_workers_send_the_due_check_in_once(location):
 
 
 @pytest.mark.django_db
-def test_a_failed_check_in_delivery_is_retried_with_back_off_then_listed_as_failed(location, settings):
+def test_a_failed_check_in_delivery_is_retried_with_back_off_then_listed_as_failed(client, location, settings):
     settings.MESOCLINIC_SMS_BACKEND = "mesoclinic.messaging.tests.failing_sms.DownSmsBackend"
     settings.MESOCLINIC_MESSAGE_MAX_ATTEMPTS = 3
     settings.MESOCLINIC_MESSAGE_RETRY_SECONDS = 60
@@ -90,6 +93,9 @@ def test_a_failed_check_in_delivery_is_retried_with_back_off_then_listed_as_fail
     failed = selectors.failed_messages(scope=frozenset({location.pk}))
     assert checkin_message.pk in [message.pk for message in failed]
     assert selectors.failed_messages(scope=frozenset({location.pk + 1000})) == []
+    client.force_login(UserFactory(role=Role.MANAGER, locations=[location]))
+    worklist = client.get(reverse("messaging:failed-list")).content.decode()
+    assert checkin_message.recipient in worklist and "aftercare-checkin" in worklist
 
 
 @pytest.mark.postgres

@@ -178,3 +178,11 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(client, location):
     client.force_login(doctor_at(location))
     rows = list(csv.DictReader(io.StringIO(client.get("/safety/adverse-events/export.csv").content.decode("utf-8-sig"))))
     assert rows[0]["description"].startswith("'=")
+
+
+@pytest.mark.parametrize("query", [{"before": "abc"}, {"since": "31/02/2026"}, {"status": "lost"}, {"location": "-1"}])
+def test_the_event_list_and_export_refuse_bad_filters_with_400(client, location, query):
+    client.force_login(doctor_at(location))
+    assert client.get("/safety/adverse-events/", query).status_code == 400
+    if "before" not in query:
+        assert client.get("/safety/adverse-events/export.csv", query).status_code == 400
