@@ -33,6 +33,7 @@ from .factories import cartridge_lot, ctx_of, make_lot, product
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 3, 10, 9, 55, tzinfo=LONDON)
+TEN = NOW + timedelta(minutes=5)  # the default appointment: 10:00 today
 
 
 @dataclass
@@ -60,7 +61,7 @@ class Clinic:
     def appointment(
         self, *, at: datetime | None = None, status: str = Appointment.Status.CHECKED_IN, protocol_key: str = "hair_cocktail", **kwargs
     ) -> Appointment:
-        starts = at or NOW + timedelta(minutes=5)
+        starts = at or TEN
         return AppointmentFactory(
             location=self.location,
             patient=kwargs.pop("patient", self.patient),

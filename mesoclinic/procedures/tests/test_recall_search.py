@@ -1,0 +1,84 @@
+"""The recall search: every signed session that used a lot — mixtures, needles and PRP kits included."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from mesoclinic.procedures import services
+from mesoclinic.procedures.selectors import signed_records_for_lot
+
+from .conftest import TEN
+from .factories import kit_lot, no_reactions, prepare, product, treat
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_session(clinic, clock, *, at, lines, consumables=()):
+    record = clinic.record(at=at)
+    clock.move_to(at - timedelta(minutes=5))
+    prepare(clinic.nurse_ctx, record)
+    clock.shift(timedelta(minutes=30))
+    treat(clinic.nurse_ctx, record, lot=None, products=lines, consumables=consumables)
+    no_reactions(clinic.nurse_ctx, record)
+    services.sign_procedure(ctx=clinic.nurse_ctx, record=record)
+    return record
+
+
+def test_every_signed_session_that_used_a_lot_is_found(clinic, clock, other_location):
+    cocktail, medicine = product(), product("hair_loss_medicine_solution")
+    day = TEN
+    first = signed_session(
+        clinic,
+        clock,
+        at=day + timedelta(hours=1),
+        lines=[
+            services.ProductLine(product=cocktail, lot=clinic.lot, volume_ml=Decimal("2")),
+            services.ProductLine(product=medicine, lot=clinic.medicine_lot, volume_ml=Decimal("0.5")),
+        ],
+        consumables=[services.ConsumableLine(lot=clinic.cartridge_lot, quantity=1)],
+    )
+    second = signed_session(
+        clinic,
+        clock,
+        at=day + timedelta(hours=3),
+        lines=[services.ProductLine(product=medicine, lot=clinic.medicine_lot, volume_ml=Decimal("1"))],
+    )
+    still_open = prepare(clinic.nurse_ctx, clinic.record(at=day + timedelta(hours=5)))
+
+    uses = signed_records_for_lot(lot=clinic.medicine_lot, scope=frozenset({clinic.location.pk}))
+
+    assert [(use.record.pk, use.kind, use.quantity, use.area_name) for use in uses] == [
+        (first.pk, "product", Decimal("0.50"), "Scalp"),
+        (second.pk, "product", Decimal("1.00"), "Scalp"),
+    ]
+    assert all(use.patient == clinic.patient for use in uses)
+    assert still_open.pk not in {use.record.pk for use in uses}
+    assert [use.record.pk for use in signed_records_for_lot(lot=clinic.cartridge_lot, scope=None)] == [first.pk]
+    assert signed_records_for_lot(lot=clinic.medicine_lot, scope=frozenset({other_location.pk})) == []
+
+
+def test_a_prp_kit_lot_is_traced_to_its_session(clinic, clock):
+    record = clinic.record(protocol_key="hair_prp")
+    kit = kit_lot(clinic.location)
+    prepare(clinic.nurse_ctx, record)
+    services.record_prp(
+        ctx=clinic.nurse_ctx,
+        record=record,
+        blood_drawn_ml=Decimal("18"),
+        drawn_at=record.started_at,
+        kit_lot=kit,
+        centrifuge_programme="Programme 2",
+        prepared_ml=Decimal("4"),
+        injected_ml=Decimal("4"),
+    )
+    clock.shift(timedelta(minutes=30))
+    services.record_area_treatment(
+        ctx=clinic.nurse_ctx, record=record, area_key="scalp", technique_key="direct_nappage", depth_mm=Decimal("1"), products=[]
+    )
+    no_reactions(clinic.nurse_ctx, record)
+    services.sign_procedure(ctx=clinic.nurse_ctx, record=record)
+    [use] = signed_records_for_lot(lot=kit, scope=None)
+    assert (use.record.pk, use.kind) == (record.pk, "prp-kit")
