@@ -8,7 +8,7 @@ import time
 
 from django.db import connection
 
-BENCHMARKS = ["patients"]
+BENCHMARKS = ["patients", "courses"]
 
 
 def run_all(*, only: str, requests: int) -> int:

@@ -118,6 +118,8 @@ class PlanForm(forms.Form):
 class ProposalForm(forms.Form):
     """The proposal table as posted: a date, a time and a practitioner for every session being booked."""
 
+    start_on = forms.DateField(required=False, widget=forms.HiddenInput)  # the planning start date (session 1's window)
+
     def __init__(self, *args: Any, numbers: list[int], practitioners: list[User], today: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.numbers = numbers
@@ -142,13 +144,19 @@ class ProposalForm(forms.Form):
                 self.add_error(f"s{number}-on", "Choose a date from today, within two years.")
         return data
 
+    def clean_start_on(self) -> date | None:
+        day: date | None = self.cleaned_data.get("start_on")
+        if day is not None and not self.today <= day <= self.today + timedelta(days=PLAN_HORIZON_DAYS):
+            return None  # a stale page: plan session 1's window from today
+        return day
+
     def choices(self) -> dict[int, Choice]:
         data = self.cleaned_data
         return {n: Choice(on=data[f"s{n}-on"], at=data[f"s{n}-at"], practitioner_id=data[f"s{n}-practitioner"]) for n in self.numbers}
 
     @staticmethod
-    def initial_for(rows: list[ProposedSession]) -> dict[str, Any]:
-        initial: dict[str, Any] = {}
+    def initial_for(rows: list[ProposedSession], start_on: date | None = None) -> dict[str, Any]:
+        initial: dict[str, Any] = {"start_on": start_on}
         for row in rows:
             if row.fixed or row.local_starts_at is None:
                 continue

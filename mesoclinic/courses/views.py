@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.contrib import messages
@@ -206,14 +207,18 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
     start_on = plan_form.cleaned_data["start_on"] if given else default_start(today)
     at_time = plan_form.cleaned_data.get("at_time") if given else None
     rows = planner.plan(start_on=start_on, at_time=at_time)
-    proposal = _proposal_form(planner, rows, data=None)
+    proposal = _proposal_form(planner, rows, data=None, start_on=start_on)
     return _plan_page(request, course, planner=planner, rows=rows, proposal=proposal, plan_form=plan_form)
 
 
-def _proposal_form(planner: CoursePlanner, rows: list[ProposedSession], data: Any) -> ProposalForm:
+def _proposal_form(planner: CoursePlanner, rows: list[ProposedSession], data: Any, start_on: date | None = None) -> ProposalForm:
     numbers = [row.number for row in rows if not row.fixed]
     return ProposalForm(
-        data, numbers=numbers, practitioners=planner.qualified_choices(), today=planner.today, initial=ProposalForm.initial_for(rows)
+        data,
+        numbers=numbers,
+        practitioners=planner.qualified_choices(),
+        today=planner.today,
+        initial=ProposalForm.initial_for(rows, start_on),
     )
 
 
@@ -224,7 +229,7 @@ def _posted_proposal(request: HttpRequest, course: Course) -> tuple[CoursePlanne
     form = ProposalForm(request.POST, numbers=numbers, practitioners=planner.qualified_choices(), today=planner.today)
     if not form.is_valid():
         return planner, form, None
-    rows = planner.plan(choices=form.choices())
+    rows = planner.plan(start_on=form.cleaned_data.get("start_on"), choices=form.choices())
     return planner, form, rows
 
 
@@ -281,12 +286,13 @@ def _replan_after_conflict(request: HttpRequest, course: Course, form: ProposalF
     planner = CoursePlanner(fresh)
     kept = {n: choice for n, choice in form.choices().items() if n < taken.number}
     first_free = min((s.number for s in planner.sessions if not s.holds_time), default=1)
-    start_on = planner.today
-    if taken.number == first_free:
+    start_on = form.cleaned_data.get("start_on") or planner.today
+    if taken.number == first_free:  # the first session's slot went: propose it again from the day it was wanted
         start_on = max(planner.today, form.choices()[taken.number].on)
     rows = planner.plan(start_on=start_on, choices=kept)
     notice = f"{taken.message}. Nothing was booked. Here is a new proposal from session {taken.number} on: check it and book again."
-    return _plan_page(request, fresh, planner=planner, rows=rows, proposal=_proposal_form(planner, rows, None), status=409, notice=notice)
+    proposal = _proposal_form(planner, rows, None, start_on=start_on)
+    return _plan_page(request, fresh, planner=planner, rows=rows, proposal=proposal, status=409, notice=notice)
 
 
 # --- moving a booked session -----------------------------------------------------------------------
