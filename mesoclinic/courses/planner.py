@@ -132,9 +132,12 @@ class CoursePlanner:
         protocol = course.protocol
         self.durations = Durations(protocol.numbing_minutes, protocol.procedure_minutes)
         self.moving = set(moving)
-        self.sessions: list[CourseSession] = list(
-            course.sessions.select_related("appointment__practitioner", "appointment__room", "appointment__device").order_by("number")
-        )
+        if "sessions" in getattr(course, "_prefetched_objects_cache", {}):  # the course page prefetched them
+            self.sessions: list[CourseSession] = sorted(course.sessions.all(), key=lambda session: session.number)
+        else:
+            self.sessions = list(
+                course.sessions.select_related("appointment__practitioner", "appointment__room", "appointment__device").order_by("number")
+            )
         self.needs_device = any(technique.needs_device for technique in course.techniques.all())
         self.qualified: list[int] = list(qualified_practitioners(protocol=protocol, location=self.location).values_list("id", flat=True))
         exclude = [s.appointment_id for s in self.sessions if s.number in self.moving and s.appointment_id is not None]
