@@ -64,6 +64,21 @@ def _appointment(request: HttpRequest, pk: int) -> Appointment:
         raise Http404("No such appointment in your locations") from None
 
 
+def _record_patient_shown(request: HttpRequest, patient: Patient, *, screen: str) -> None:
+    """A full page that shows a patient's details writes one audit row (htmx fragments show none)."""
+    if request.htmx:  # type: ignore[attr-defined]
+        return
+    audit.record(
+        _ctx(request),
+        action=AuditEvent.Action.VIEW,
+        object_type="patient",
+        object_id=patient.pk,
+        patient_id=patient.pk,
+        location_id=patient.location_id,
+        detail={"screen": screen},
+    )
+
+
 def _today(location: Location) -> date:
     return location.local(timezone.now()).date()
 
@@ -334,6 +349,8 @@ def appointment_new(request: HttpRequest) -> HttpResponse:
             context["patient"] = details.cleaned_data["patient"]
     if request.htmx and request.method == "GET":  # type: ignore[attr-defined]
         return render(request, "scheduling/appointment_new.html#slots", context, status=status)
+    if context.get("patient") is not None:
+        _record_patient_shown(request, context["patient"], screen="booking")
     return render(request, "scheduling/appointment_new.html", context, status=status)
 
 
@@ -416,9 +433,11 @@ def appointment_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     location = appointment.location
     status = 200
     source = request.POST if request.method == "POST" else request.GET
-    search = forms.RescheduleForm(source if "on" in source else {"on": appointment.local_starts_at().date()}, location=location)
+    search = forms.RescheduleForm({"on": appointment.local_starts_at().date(), **source.dict()}, location=location)
     choice = forms.SlotChoiceForm(request.POST if request.method == "POST" else None, location=location)
     context: dict[str, Any] = {"appointment": appointment, "search": search, "choice": choice}
+    if not request.htmx:  # type: ignore[attr-defined]
+        _record_patient_shown(request, appointment.patient, screen="reschedule")
     if appointment.status != Appointment.Status.BOOKED:
         context["refusal"] = f"This appointment is {appointment.get_status_display().lower()}; only booked appointments can move."
         return render(request, "scheduling/appointment_reschedule.html", context, status=409 if request.method == "POST" else 200)
@@ -595,6 +614,8 @@ def waitlist_new(request: HttpRequest) -> HttpResponse:
         context["patient"] = form.cleaned_data["patient"]
     elif source.get("patient", "").isdigit() and len(source["patient"]) < 18:
         context["patient"] = Patient.objects.filter(pk=int(source["patient"]), location_id__in=scope).first()
+    if context.get("patient") is not None:
+        _record_patient_shown(request, context["patient"], screen="waitlist")
     return render(request, "scheduling/waitlist_form.html", context, status=status)
 
 

@@ -162,3 +162,41 @@ def test_another_locations_appointment_answers_404_everywhere(signed_in, clinic)
     for name in ("appointment-cancel", "appointment-check-in", "appointment-no-show", "series-shift"):
         assert signed_in.post(reverse(f"scheduling:{name}", args=[foreign.pk]), {"reason": "x", "from": "1"}).status_code == 404
     assert signed_in.get(reverse("scheduling:appointment-detail", args=[2**63])).status_code in (400, 404)
+
+
+def test_pages_that_show_a_patient_write_an_audit_row(signed_in, clinic):
+    from mesoclinic.core.models import AuditEvent
+
+    signed_in.get(URL, details(clinic))
+    signed_in.get(reverse("scheduling:waitlist-new"), {"location": clinic.location.pk, "patient": clinic.patient.pk})
+    appointment = AppointmentFactory(
+        location=clinic.location, patient=clinic.patient, practitioner=clinic.nurse, room=clinic.room, starts_at=at(4, 10)
+    )
+    signed_in.get(reverse("scheduling:appointment-reschedule", args=[appointment.pk]))
+    signed_in.get(reverse("scheduling:appointment-detail", args=[appointment.pk]))
+    screens = list(AuditEvent.objects.filter(patient_id=clinic.patient.pk, action="view").values_list("object_type", "detail"))
+    assert ("patient", {"screen": "booking"}) in screens
+    assert ("patient", {"screen": "waitlist"}) in screens
+    assert ("patient", {"screen": "reschedule"}) in screens
+    assert any(kind == "appointment" for kind, _ in screens)
+
+
+@pytest.mark.parametrize("params", [{"on": "garbage"}, {"on": "2020-01-01"}, {"practitioner": "x"}])
+def test_the_reschedule_screen_answers_bad_input_with_400(signed_in, clinic, params):
+    appointment = AppointmentFactory(
+        location=clinic.location, patient=clinic.patient, practitioner=clinic.nurse, room=clinic.room, starts_at=at(4, 10)
+    )
+    url = reverse("scheduling:appointment-reschedule", args=[appointment.pk])
+    assert signed_in.get(url, params).status_code == 400
+    assert signed_in.post(url, {"on": "2026-03-05", "slot": "nonsense", **params}).status_code == 400
+    appointment.refresh_from_db()
+    assert appointment.starts_at == at(4, 10)
+
+
+def test_the_series_shift_screen_needs_a_valid_from(signed_in, clinic):
+    appointment = AppointmentFactory(
+        location=clinic.location, patient=clinic.patient, practitioner=clinic.nurse, room=clinic.room, starts_at=at(4, 10)
+    )
+    url = reverse("scheduling:series-shift", args=[appointment.pk])
+    for raw in ("", "abc", "9" * 40):
+        assert signed_in.get(url, {"from": raw}).status_code == 400
