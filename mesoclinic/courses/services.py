@@ -47,6 +47,7 @@ __all__ = [
     "NotAllowed",
     "NotEligible",
     "SessionTaken",
+    "after_session_completed",
     "book_course",
     "grant_qualification",
     "move_sessions",
@@ -434,6 +435,18 @@ def recompute_windows(*, course: Course, ctx: audit.AuditContext | None = None) 
             )
     course.status = locked.status
     return outside
+
+
+def after_session_completed(*, ctx: audit.AuditContext, appointment: Appointment) -> list[CourseSession]:
+    """For the chart: call right after `scheduling.services.complete_appointment`, in the same
+    transaction. Re-derives the windows of the appointment's course (if it belongs to one) from the
+    actual dates and closes the course when every session is done. Returns the booked sessions that
+    now fall outside their window (offer to move them); [] when the appointment is not a course session.
+    """
+    session = CourseSession.objects.filter(appointment_id=appointment.pk).select_related("course").first()
+    if session is None:
+        return []
+    return recompute_windows(course=session.course, ctx=ctx)
 
 
 def stop_course(*, ctx: audit.AuditContext, course: Course, reason: str) -> Course:

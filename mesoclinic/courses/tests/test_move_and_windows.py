@@ -124,6 +124,33 @@ def test_the_course_completes_when_every_session_is_done_and_progress_is_derived
     assert all(s.state == CourseSession.State.DONE for s in course.sessions.select_related("appointment"))
 
 
+def test_the_chart_hook_recomputes_the_course_of_a_completed_appointment(clinic, frozen):
+    from mesoclinic.courses.services import after_session_completed
+
+    course = _booked(clinic, sessions=4)
+    first = course.sessions.get(number=1).appointment
+    frozen.move_to(first.starts_at - timedelta(minutes=5))
+    scheduling.check_in(ctx=clinic.ctx, appointment=first)
+    scheduling.start_appointment(ctx=clinic.ctx, appointment=first)
+    done = scheduling.complete_appointment(ctx=clinic.ctx, appointment=first)
+
+    assert after_session_completed(ctx=clinic.ctx, appointment=done) == []
+    assert progress_of(get_course(scope=frozenset({clinic.location.pk}), pk=course.pk)).label == "1 of 4"
+    other = scheduling.book_appointment(
+        ctx=clinic.ctx,
+        location=clinic.location,
+        patient=clinic.patient,
+        practitioner=clinic.nurse,
+        room=clinic.room2,
+        device=None,
+        starts_at=at(20, 9),
+        kind="consultation",
+        numbing_minutes=0,
+        procedure_minutes=30,
+    )
+    assert after_session_completed(ctx=clinic.ctx, appointment=other) == []
+
+
 def test_scheduling_is_told_the_course_windows_when_it_offers_a_shift(clinic):
     course = _booked(clinic, sessions=4)
     second = course.sessions.get(number=2).appointment
