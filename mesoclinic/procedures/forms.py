@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 
+from mesoclinic.catalog.models import Product
 from mesoclinic.core.models import Device
 from mesoclinic.inventory.models import Lot
 
@@ -16,7 +17,7 @@ from .models import MAX_DERMAPEN_SPEED, MAX_PASSES, Reaction
 from .selectors import Chart
 from .services import MAX_REASON, MIN_REASON, ConsumableLine, ProductLine, ReactionLine
 
-PRODUCT_ROWS = 3
+PRODUCT_ROWS = 2  # a mixture of two products covers the default catalog; more areas can be charted
 CONSUMABLE_ROWS = 2
 
 
@@ -133,10 +134,12 @@ class TreatmentForm(forms.Form):
         self.fields["area"].choices = chart.area_names  # type: ignore[attr-defined]
         self.fields["technique"].choices = [(t.key, t.name) for t in chart.techniques]  # type: ignore[attr-defined]
         self.fields["device"].queryset = chart.record.location.devices.filter(kind="dermapen")  # type: ignore[attr-defined]
+        self.fields["device"].label_from_instance = lambda device: f"{device.model} #{device.serial_number}"  # type: ignore[attr-defined]
         if record.appointment.device_id:
             self.fields["device"].initial = record.appointment.device_id
         lots = Lot.objects.filter(location=record.location).select_related("product", "consumable")
         products = {product.pk: product for product, _choices in chart.product_lots}
+        self.has_vials = any(product.unit != Product.Unit.ML for product in products.values())
         for n in range(1, PRODUCT_ROWS + 1):
             self.fields[f"product_{n}"] = forms.TypedChoiceField(
                 label=f"Product {n}",
@@ -148,7 +151,8 @@ class TreatmentForm(forms.Form):
             self.fields[f"lot_{n}"] = LotField(label=f"Lot of product {n}")
             self.fields[f"lot_{n}"].queryset = lots  # type: ignore[attr-defined]
             self.fields[f"volume_{n}"] = _decimal_field(f"Volume of product {n} (ml)", digits=5, places=2)
-            self.fields[f"vials_{n}"] = forms.IntegerField(label=f"Vials of product {n}", required=False, min_value=1, max_value=50)
+            if self.has_vials:
+                self.fields[f"vials_{n}"] = forms.IntegerField(label=f"Vials of product {n}", required=False, min_value=1, max_value=50)
         first = next(((product, choices[0].lot) for product, choices in chart.product_lots if choices), None)
         if first is not None:  # the soonest-expiring usable lot is offered first
             self.fields["product_1"].initial, self.fields["lot_1"].initial = first[0].pk, first[1].pk
@@ -196,7 +200,7 @@ class TreatmentForm(forms.Form):
                 "product": self[f"product_{n}"],
                 "lot": self[f"lot_{n}"],
                 "volume": self[f"volume_{n}"],
-                "vials": self[f"vials_{n}"],
+                "vials": self[f"vials_{n}"] if self.has_vials else None,
                 "offered": offered,
             }
             for n in range(1, PRODUCT_ROWS + 1)

@@ -116,6 +116,12 @@ class LotChoice:
     first: bool  # the soonest-expiring usable lot of its item: offered first
 
     @property
+    def short_label(self) -> str:
+        """Within its item's group: "lot HRC-2501, expires 09 Apr 2026, 10 ml left"."""
+        lot = self.lot
+        return f"lot {lot.lot_number}, expires {lot.expires_on:%d %b %Y}, {lot.on_hand.normalize():f} {lot.get_unit_display()} left"
+
+    @property
     def label(self) -> str:
         lot = self.lot
         left = f"{lot.on_hand.normalize():f} {lot.get_unit_display()} left"
@@ -362,10 +368,12 @@ class SignedRecord:
             ]
             if treatment.method == "dermapen":
                 facts.append(self._fact(Step.TREATMENT, treatment.pk, "dermapen_speed", "Dermapen speed"))
-                facts.append(Fact("Device", str(treatment.device), str(treatment.device)))
+                device = f"{treatment.device.model} #{treatment.device.serial_number}" if treatment.device else ""
+                facts.append(Fact("Device", device, device))
             for usage in treatment.product_usages.all():
-                label = f"{usage.product.name}, lot {usage.lot.lot_number} (exp. {usage.lot.expires_on:%d %b %Y}) — ml"
-                facts.append(self._fact(Step.TREATMENT, usage.pk, "volume_ml", label))
+                text = f"{usage.product.name}, lot {usage.lot.lot_number} (expires {usage.lot.expires_on:%d %b %Y})"
+                facts.append(Fact("Product", text, text))
+                facts.append(self._fact(Step.TREATMENT, usage.pk, "volume_ml", "Volume (ml)"))
             for item in treatment.consumable_usages.all():
                 text = f"{item.quantity} × {item.consumable.name}, lot {item.lot.lot_number}"
                 facts.append(Fact("Needles / cartridges", text, text))

@@ -1,0 +1,138 @@
+"""In Chromium, the golden path's session day: a nurse opens the chart from the day's sessions,
+re-screens, confirms consent and photos, numbs at 10:00 — injections stay locked until 10:30 —
+swabs, and with the clock moved past the wait charts Dermapen rolling at 1 mm with the product's
+lot, volume and cartridge, records the redness and signs. The stock moves (the lot's ledger shows
+the use) and the course shows "1 of 6". The server's clock is frozen (time-machine, tick=False)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from mesoclinic.accounts.roles import Role
+from mesoclinic.courses.tests.factories import hair, load_catalog, qualify, screen
+from mesoclinic.inventory.models import Lot
+from mesoclinic.patients.tests.screens import snap
+from mesoclinic.procedures.models import ProcedureRecord
+from mesoclinic.scheduling.tests.factories import DeviceFactory, PatientFactory, RoomFactory, open_every_day, practitioner_at
+
+from .conftest import LONDON, Clinic
+from .factories import book_hair_course, cartridge_lot, make_lot, product
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+DAY = date(2026, 3, 10)
+
+
+def test_a_nurse_charts_the_session_day_and_signs(page, sign_in, request, location, receptionist):
+    with time_machine.travel(datetime(2026, 3, 9, 12, 0, tzinfo=LONDON), tick=False) as clock:
+        load_catalog()
+        open_every_day(location)
+        doctor = practitioner_at(location, role=Role.DOCTOR, first_name="Daniela", last_name="Ortega")
+        nurse = practitioner_at(location, first_name="Nadia", last_name="Brooks")
+        qualify(hair(), doctor, nurse)
+        patient = PatientFactory(location=location, given_name="Amelia", family_name="Hart")
+        screen(doctor, patient)
+        clinic = Clinic(
+            location=location,
+            doctor=doctor,
+            nurse=nurse,
+            receptionist=receptionist,
+            room=RoomFactory(location=location, name="Room A"),
+            dermapen=DeviceFactory(location=location, serial_number="DP4-LDN-001"),
+            patient=patient,
+            lot=make_lot(location, product=product(), quantity="20", lot_number="HRC-2602", expires_on=DAY + timedelta(days=300)),
+            soon_lot=make_lot(location, product=product(), quantity="10", lot_number="HRC-2501", expires_on=DAY + timedelta(days=30)),
+            medicine_lot=make_lot(location, product=product("hair_loss_medicine_solution"), quantity="10", lot_number="MED-1"),
+            cartridge_lot=cartridge_lot(location, lot_number="CART-77"),
+        )
+        course, appointments = book_hair_course(clinic, start_on=DAY, at=time(10, 0))
+        assert appointments[0].practitioner == nurse and clinic.location.local(appointments[0].starts_at).time() == time(10, 0)
+        clock.move_to(datetime(2026, 3, 10, 9, 58, tzinfo=LONDON))
+
+        sign_in(nurse)
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Sessions", exact=True).click()
+        page.get_by_role("link", name="Open the chart").first.click()
+        page.get_by_role("button", name="Open the chart").click()
+        page.wait_for_url(re.compile(r"/sessions/\d+/$"))
+        record = ProcedureRecord.objects.get()
+        assert page.get_by_text("0 of 8").is_visible()
+
+        # 1. Re-screen: every question "No".
+        rescreen = page.locator("#step-rescreen")
+        for radio in rescreen.locator("input[type=radio][value=no]").all():
+            radio.check()
+        rescreen.get_by_role("button", name="Record the re-screen").click()
+        page.locator("#step-rescreen .done-badge").wait_for()
+        # 2, 3. The placeholders.
+        page.get_by_label(re.compile("A signed consent form is on file")).check()
+        page.get_by_role("button", name="Confirm consent").click()
+        page.locator("#step-consent .done-badge").wait_for()
+        page.get_by_label(re.compile("Before-photos were taken")).check()
+        page.get_by_role("button", name="Confirm photos").click()
+        page.locator("#step-photos .done-badge").wait_for()
+        # 4. Numbing at 10:00: the countdown starts.
+        clock.move_to(datetime(2026, 3, 10, 10, 0, tzinfo=LONDON))
+        page.get_by_role("textbox", name="Numbing cream").fill("EMLA 5% cream")
+        page.get_by_role("button", name="Record numbing").click()
+        page.locator("#step-numbing .done-badge").wait_for()
+        assert "Injections unlock at 10:30" in page.locator("[data-countdown]").inner_text()
+        page.wait_for_function("document.querySelector('[data-remaining]').textContent.includes('left')")
+        # 5. Alcohol swab.
+        page.get_by_label("The area was cleaned with an alcohol swab").check()
+        page.get_by_role("button", name="Confirm antisepsis").click()
+        page.locator("#step-antisepsis .done-badge").wait_for()
+        # 6. Locked until 10:30.
+        assert page.locator("#step-treatment").get_by_text("Injections are locked").is_visible()
+        assert not page.get_by_role("button", name="Save this area").is_visible()
+        snap(page, request, "locked")
+
+        clock.move_to(datetime(2026, 3, 10, 10, 31, tzinfo=LONDON))
+        page.reload()
+        area = page.locator("#step-treatment")
+        area.get_by_label("Technique").select_option("dermapen_rolling")
+        area.get_by_label("Needle depth (mm)").fill("1.6")  # deeper than the scalp's 0.5–1.5 mm
+        area.get_by_label("Passes").fill("3")
+        area.get_by_label("Dermapen speed").fill("8")
+        assert area.get_by_label("Lot of product 1").input_value() == str(clinic.soon_lot.pk)  # the soonest-expiring lot first
+        area.get_by_label("Volume of product 1 (ml)").fill("2.5")
+        area.get_by_label("Needles or cartridges 1").select_option(str(clinic.cartridge_lot.pk))
+        area.get_by_label("How many (1)").fill("1")
+        snap(page, request, "area-form")
+        area.get_by_role("button", name="Save this area").click()
+        page.get_by_text("1.6 mm is outside the protocol's depth for Scalp (0.5–1.5 mm).").wait_for()
+        area = page.locator("#step-treatment")
+        area.get_by_label("Needle depth (mm)").fill("1.0")
+        area.get_by_role("button", name="Save this area").click()
+        page.locator("#step-treatment .done-badge").wait_for()
+        assert "HRC-2501" in page.locator("#step-treatment article").inner_text()
+        # 7. Reactions.
+        reactions = page.locator("#step-reactions")
+        reactions.get_by_label("Redness", exact=True).check()
+        reactions.get_by_label("Redness: severity").select_option("mild")
+        reactions.get_by_role("button", name="Save the reactions").click()
+        page.locator("#step-reactions .done-badge").wait_for()
+        assert page.get_by_text("7 of 8").is_visible()
+        snap(page, request, "ready-to-sign")
+
+        # 8. Sign-off.
+        clock.move_to(datetime(2026, 3, 10, 10, 50, tzinfo=LONDON))
+        page.get_by_role("button", name="Sign the session").click()
+        page.get_by_text("Signed. The record is locked").wait_for()
+        assert page.get_by_text("1 of 6").is_visible()
+        record.refresh_from_db()
+        assert record.status == ProcedureRecord.Status.SIGNED
+        assert Lot.objects.get(pk=clinic.soon_lot.pk).on_hand == Decimal("7.50")
+        snap(page, request, "signed")
+
+        page.goto(reverse("inventory:lot-detail", args=[clinic.soon_lot.pk]))
+        ledger = page.locator("table").last.inner_text()
+        assert "Used in a session" in ledger and "-2.5" in ledger and f"procedure {record.pk}" in ledger
+        snap(page, request, "lot-ledger")
+
+        page.goto(reverse("courses:detail", args=[course.pk]))
+        assert page.get_by_text("1 of 6").first.is_visible()
