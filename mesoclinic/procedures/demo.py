@@ -48,12 +48,13 @@ def seed(run: SeedRun) -> None:
 def _candidates(run: SeedRun) -> list[Appointment]:
     now = timezone.now()
     demo = run.shared.get("demo_patient")
+    demo_id = demo.pk if demo is not None else 0
     with_course = set(Course.objects.values_list("patient_id", flat=True))
     past = (
         Appointment.objects.filter(
             kind=Appointment.Kind.TREATMENT, status=Appointment.Status.COMPLETED, ends_at__lte=now, patient__screenings__isnull=False
         )
-        .exclude(patient_id=getattr(demo, "pk", None))
+        .exclude(patient_id=demo_id)
         .select_related("location", "patient", "practitioner", "device")
         .distinct()
         .order_by("-starts_at", "id")
@@ -137,6 +138,7 @@ def seed_sessions(run: SeedRun) -> int:
             ProductUsage.objects.create(
                 record=record, treatment=treatment, product=cocktail, lot=lot, volume_ml=volume, stock_quantity=volume
             )
+            assert item_lot.consumable is not None
             ConsumableUsage.objects.create(record=record, treatment=treatment, consumable=item_lot.consumable, lot=item_lot, quantity=1)
             kind, severity = REACTIONS[index % len(REACTIONS)]
             reacted_at = injections_at + timedelta(minutes=20)
