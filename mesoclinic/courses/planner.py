@@ -28,12 +28,13 @@ from mesoclinic.catalog.models import Protocol
 from mesoclinic.core.models import Device, Location, Room
 from mesoclinic.scheduling import selectors as scheduling
 from mesoclinic.scheduling.models import Appointment
-from mesoclinic.scheduling.slots import Durations, Slot, covered, epoch
+from mesoclinic.scheduling.slots import Durations, Slot, covered, days_between, epoch
 
 from .models import Course, CourseSession, Qualification
 
 FIRST_WINDOW_DAYS = 14
 SUGGESTIONS = 4
+SAME_WEEKDAY_TRIES = 2
 
 
 def qualified_practitioners(*, protocol: Protocol, location: Location) -> QuerySet[User]:
@@ -217,7 +218,7 @@ class CoursePlanner:
             choice = choices.get(session.number)
             if choice is not None and previous_on is None:  # nothing before it: the first session goes where it is put
                 opens, closes = min(opens, choice.on), max(closes, choice.on)
-            row = self._row_for(session, opens, closes, choice, prefer.get(session.number), preferred, previous_at)
+            row = self._row_for(session, opens, closes, choice, prefer.get(session.number), preferred, previous_at, previous_on)
             row.late = late
             rows.append(row)
             if row.slot is not None:
@@ -238,6 +239,7 @@ class CoursePlanner:
         kept: Choice | None,
         preferred: int | None,
         previous_at: time | None,
+        previous_on: date | None,
     ) -> ProposedSession:
         if choice is not None:
             return self._check(session, opens, closes, choice)
@@ -245,7 +247,7 @@ class CoursePlanner:
             row = self._check(session, opens, closes, kept)
             if not row.problem:
                 return row
-        return self._propose(session, opens, closes, preferred, previous_at)
+        return self._propose(session, opens, closes, preferred, previous_at, previous_on)
 
     def _next_fixed_on(self, index: int) -> date | None:
         for later in self.sessions[index + 1 :]:
@@ -284,7 +286,9 @@ class CoursePlanner:
             row.local_ends_at = self.location.local(slot.ends_at)
         return row
 
-    def _propose(self, session: CourseSession, opens: date, closes: date, preferred: int | None, at_time: time | None) -> ProposedSession:
+    def _propose(
+        self, session: CourseSession, opens: date, closes: date, preferred: int | None, at_time: time | None, previous_on: date | None
+    ) -> ProposedSession:
         if opens > closes:
             return self._row(
                 session, opens, opens, None, "No day is left between the sessions around this one: move the later sessions first."
@@ -294,27 +298,41 @@ class CoursePlanner:
         earliest = max(opens, self.today)
         if earliest > closes:
             return self._row(session, opens, closes, None, "This session's window has passed.")
-        slot = self._pick(earliest, closes, preferred, at_time)
+        slot = self._pick(earliest, closes, preferred, at_time, previous_on)
         if slot is None:
             return self._row(session, opens, closes, None, self._nothing_free())
         return self._row(session, opens, closes, slot)
 
-    def _pick(self, earliest: date, latest: date, preferred: int | None, at_time: time | None) -> Slot | None:
-        """Same wall-clock time and practitioner as before if free; then the practitioner at any
-        time; then anyone at the same time; then the earliest free slot in the window."""
+    def _pick(self, earliest: date, latest: date, preferred: int | None, at_time: time | None, previous_on: date | None) -> Slot | None:
+        """Same weekday, wall-clock time and practitioner as the session before if free; then the
+        practitioner at any time; then anyone at the same time; then the earliest free slot.
+
+        The same time is looked for only on the window's days that fall on the previous session's
+        weekday (a 21–28 day window has two), each a one-day search: a busy clinic then reads one
+        or two days per session instead of the whole window. The first session (no session before
+        it) looks for the requested time anywhere in its window.
+        """
         finder, durations = self.finder, self.durations
         same_time = None
         if at_time is not None:
-            same_time = finder.find(
-                earliest_on=earliest,
-                latest_on=latest,
-                durations=durations,
-                preferred_practitioner_id=preferred,
-                from_time=at_time,
-                to_time=at_time,
-            )
-            if same_time is not None and (preferred is None or same_time.practitioner_id == preferred):
-                return same_time
+            if previous_on is None:
+                spans = [(earliest, latest)]
+            else:
+                spans = [(day, day) for day in days_between(earliest, latest) if day.weekday() == previous_on.weekday()][
+                    :SAME_WEEKDAY_TRIES
+                ]
+            for first, last in spans:
+                found = finder.find(
+                    earliest_on=first,
+                    latest_on=last,
+                    durations=durations,
+                    preferred_practitioner_id=preferred,
+                    from_time=at_time,
+                    to_time=at_time,
+                )
+                if found is not None and (preferred is None or found.practitioner_id == preferred):
+                    return found
+                same_time = same_time or found
         any_time = finder.find(earliest_on=earliest, latest_on=latest, durations=durations, preferred_practitioner_id=preferred)
         if any_time is not None and preferred is not None and any_time.practitioner_id == preferred:
             return any_time

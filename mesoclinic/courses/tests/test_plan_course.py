@@ -114,14 +114,14 @@ def test_a_course_crossing_a_daylight_saving_change_keeps_its_local_time_and_day
 
 def test_it_keeps_the_time_and_the_practitioner_of_the_first_session_when_free(clinic):
     course = prescribe_hair(clinic.doctor, clinic.patient, sessions=4, interval=(21, 28))
-    # Day 21 after the first session is busy at 10:30 for everybody: the planner looks further in the window.
+    # Day 21 after the first session is busy at 10:30 for everybody: the same weekday a week later is free then.
     AppointmentFactory(location=clinic.location, practitioner=clinic.doctor, room=clinic.room, starts_at=at(24, 10, 30))
     AppointmentFactory(location=clinic.location, practitioner=clinic.nurse, room=clinic.room2, starts_at=at(24, 10, 30))
 
     rows = plan_course(course=course, start_on=date(2026, 3, 3), at_time=time(10, 30))
 
     assert [_local(row.slot).time() for row in rows] == [time(10, 30)] * 4
-    assert _local(rows[1].slot).date() == date(2026, 3, 25)
+    assert _local(rows[1].slot).date() == date(2026, 3, 31)
     assert len({row.slot.practitioner_id for row in rows}) == 1
 
 
@@ -211,5 +211,7 @@ def test_the_query_count_stays_bounded_when_whole_days_are_full(clinic):
     with CaptureQueriesContext(connection) as captured:
         rows = plan_course(course=course, start_on=date(2026, 3, 3))
 
-    assert [_local(row.slot).date() for row in rows[:2]] == [date(2026, 3, 10), date(2026, 4, 3)]
-    assert len(captured) <= 3 + 6 + 6 * 6  # course data, the finder's set-up, at most two reads of 3 queries per session
+    # Session 2: 31 March (its window's first day, same weekday) is full, so the same weekday and time a week later.
+    assert [_local(row.slot).date() for row in rows[:2]] == [date(2026, 3, 10), date(2026, 4, 7)]
+    # Course data, the finder's set-up, then per session at most two one-day reads (same weekday) and the rest of its window.
+    assert len(captured) <= 3 + 6 + 6 * 9
