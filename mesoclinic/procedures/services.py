@@ -451,9 +451,11 @@ def record_numbing(
     now = timezone.now()
     applied = applied_at or now
     if applied > now:
-        raise ChartRefused("The numbing time cannot be in the future.", errors={"applied_at": "Not in the future."})
+        message = "The numbing time cannot be in the future."
+        raise ChartRefused(message, errors={"applied_at": message})
     if applied < now - MAX_NUMBING_BACKDATE:
-        raise ChartRefused("Chart the numbing within two hours of applying it.", errors={"applied_at": "More than two hours ago."})
+        message = "Chart the numbing within two hours of applying it."
+        raise ChartRefused(message, errors={"applied_at": message})
     with transaction.atomic():
         current = _locked(record)
         _open(current)

@@ -130,6 +130,16 @@ def _blank_forms(chart: selectors.Chart) -> dict[str, Any]:
     }
 
 
+def _problems(forms: dict[str, Any]) -> list[str]:
+    """Every error of the bound forms, for the summary at the top of the chart (role=alert)."""
+    problems = []
+    for form in forms.values():
+        for name, found in form.errors.items():
+            label = form.fields[name].label if name in form.fields else ""
+            problems += [f"{label}: {message}" if label else str(message) for message in found]
+    return problems
+
+
 def _render_chart(
     request: HttpRequest,
     record: ProcedureRecord,
@@ -147,6 +157,7 @@ def _render_chart(
         "record": record,
         "forms": forms,
         "errors": errors or {},
+        "problems": _problems(bound or {}) + list((errors or {}).values()),
         "can_chart": user.can("procedure.chart"),  # type: ignore[union-attr]
         "can_sign": user.can("procedure.sign"),  # type: ignore[union-attr]
         "can_override": user.can("screening.override"),  # type: ignore[union-attr]

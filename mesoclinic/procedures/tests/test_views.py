@@ -259,3 +259,64 @@ def test_the_lot_picker_offers_the_soonest_expiring_lot_first(nurse_client, clin
     assert soon < late
     assert f'<option value="{clinic.soon_lot.pk}" selected>' in page
     assert Decimal("10") == clinic.soon_lot.on_hand
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        pytest.param("numbing", {"product_name": ""}, "Name the numbing cream", id="numbing-no-name"),
+        pytest.param("numbing", {"product_name": "x" * 200}, "at most 160 characters", id="numbing-name-too-long"),
+        pytest.param("numbing", {"product_name": "EMLA", "applied_at": "25:99"}, "Enter a time such as 10:00", id="numbing-bad-time"),
+        pytest.param("numbing", {"product_name": "EMLA", "applied_at": "07:30"}, "within two hours", id="numbing-long-ago"),
+        pytest.param("numbing", {"product_name": "EMLA", "applied_at": "11:00"}, "cannot be in the future", id="numbing-future"),
+        pytest.param("consent", {"consent-confirmed": ""}, "Tick the box", id="consent-unticked"),
+        pytest.param("early-start", {"early-reason": "x" * 1200}, "at most 1000 characters", id="early-reason-too-long"),
+        pytest.param("reactions", {}, "Choose “None” or the reactions seen", id="reactions-none-chosen"),
+        pytest.param("reactions", {"kinds": ["itching"]}, "is not a reaction", id="reactions-unknown"),
+        pytest.param(
+            "reactions", {"kinds": ["none", "pain"], "severity_pain": "mild"}, "cannot be chosen together", id="reactions-none-and-pain"
+        ),
+        pytest.param(
+            "reactions", {"kinds": ["pain"], "severity_pain": "awful"}, "Choose mild, moderate or severe", id="reactions-bad-severity"
+        ),
+        pytest.param("override", {"reason": "x"}, "at least 10 characters", id="override-short"),
+        pytest.param("rescreen", {"answers-pregnancy": "maybe"}, "Answer yes, no or not sure", id="rescreen-bad-answer"),
+    ],
+)
+def test_bad_step_input_is_answered_with_a_400_and_changes_nothing(nurse_client, clinic, name, data, message):
+    record = clinic.record()
+    if name in ("early-start", "reactions", "numbing"):
+        prepare(clinic.nurse_ctx, record)
+    before = ProcedureRecord.objects.filter(pk=record.pk).values().get()
+    response = nurse_client.post(step(record, name), data, headers=HTMX)
+    assert response.status_code in (400, 403, 409)
+    if response.status_code != 403:
+        assert message in response.content.decode()
+    assert ProcedureRecord.objects.filter(pk=record.pk).values().get() == before
+
+
+def test_the_prp_form_refuses_bad_volumes_and_a_kit_of_another_kind(nurse_client, clinic):
+    from .factories import kit_lot
+
+    record = prepare(clinic.nurse_ctx, clinic.record(protocol_key="hair_prp"))
+    kit = kit_lot(clinic.location)
+    good = {
+        "blood_drawn_ml": "20",
+        "drawn_at": "09:50",
+        "kit_lot": str(kit.pk),
+        "centrifuge_programme": "1500 g, 5 min",
+        "prepared_ml": "4",
+        "injected_ml": "3.5",
+    }
+    for change, message in [
+        ({"injected_ml": "5"}, "not more than the plasma prepared"),
+        ({"blood_drawn_ml": "0"}, "more than 0"),
+        ({"kit_lot": str(clinic.cartridge_lot.pk)}, "lot of PRP preparation kits"),
+        ({"kit_lot": ""}, "This field is required"),
+        ({"drawn_at": "11:00"}, "within the last four hours"),
+    ]:
+        response = nurse_client.post(step(record, "prp"), {**good, **change}, headers=HTMX)
+        assert response.status_code == 400, change
+        assert message in response.content.decode(), change
+    assert nurse_client.post(step(record, "prp"), good, headers=HTMX).status_code == 200
+    assert record.prp_preparations.get().injected_ml == Decimal("3.5")
