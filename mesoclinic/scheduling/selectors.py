@@ -12,8 +12,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import BigIntegerField, Func, Q, QuerySet
 from django.utils import timezone
 
 from mesoclinic.accounts.models import User
@@ -22,11 +23,28 @@ from mesoclinic.core import audit
 from mesoclinic.core.models import AuditEvent, Device, Location, OpeningHours, Room
 
 from .models import MAX_APPOINTMENT_MINUTES, Appointment, Closure, SchedulingPolicy, TimeOff, WaitlistEntry, WaitlistOffer, WorkingHours
-from .slots import Availability, Busy, Durations, Slot, days_between, epoch
+from .slots import Availability, Busy, Durations, Period, Slot, days_between, epoch
 
 ACTIVE = list(Appointment.ACTIVE)
 PRACTITIONER_ROLES = sorted(CLINICAL)
 MAX_SPAN = timedelta(minutes=MAX_APPOINTMENT_MINUTES)
+BUSY_KINDS = ("practitioner", "practitioner_off", "room", "device", "patient", "closure")
+OFF_SPAN_DAYS = 200  # time off and closures are read for this many days ahead at once
+
+
+class EpochSeconds(Func):
+    """A datetime column as whole seconds since the epoch, computed by the database (no datetime objects)."""
+
+    output_field = BigIntegerField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="CAST(EXTRACT(EPOCH FROM %(expressions)s) AS bigint)", **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # julianday() counts days from 4714 BC; 2440587.5 is the Unix epoch. Rounded to whole seconds.
+        return self.as_sql(
+            compiler, connection, template="CAST(ROUND((julianday(%(expressions)s) - 2440587.5) * 86400) AS integer)", **extra
+        )
 
 
 # --- policy, practitioners ---------------------------------------------------------------------
@@ -117,16 +135,51 @@ class SlotFinder:
         )
         self.queries_run += 6
         self._loaded: set[date] = set()
-        self._intervals: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+        self._off_span: tuple[date, date] | None = None
+        self._intervals: dict[str, dict[int, list[Period]]] = {kind: defaultdict(list) for kind in BUSY_KINDS}
+        self._dirty: set[tuple[str, int]] = set()
+        self._seen: set[int] = set()
 
     # Loading -----------------------------------------------------------------------------------
 
+    def _add(self, kind: str, key: int, start: int, end: int) -> None:
+        self._intervals[kind][key].append((start, end))
+        self._dirty.add((kind, key))
+
+    def _load_time_off(self, first: date, last: date) -> None:
+        """Time off and closures change rarely and are few: read them for a long span at once."""
+        if self._off_span is not None and self._off_span[0] <= first and last <= self._off_span[1]:
+            return
+        first, last = first - timedelta(days=1), max(last, first + timedelta(days=OFF_SPAN_DAYS))
+        if self._off_span is not None:  # keep what was read: widen the span to cover both
+            first, last = min(first, self._off_span[0]), max(last, self._off_span[1])
+            for kind in ("practitioner_off", "closure"):
+                for key in self._intervals[kind]:
+                    self._dirty.add((kind, key))
+                self._intervals[kind].clear()
+        start, end = self.location.start_of_day(first), self.location.start_of_day(last + timedelta(days=1))
+        for user_id, off_start, off_end in (
+            TimeOff.objects.filter(user_id__in=self.availability.practitioners, starts_at__lt=end, ends_at__gt=start)
+            .order_by()
+            .values_list("user_id", EpochSeconds("starts_at"), EpochSeconds("ends_at"))
+        ):
+            self._add("practitioner_off", user_id, off_start, off_end)
+        for closed_start, closed_end in (
+            Closure.objects.filter(location=self.location, starts_at__lt=end, ends_at__gt=start)
+            .order_by()
+            .values_list(EpochSeconds("starts_at"), EpochSeconds("ends_at"))
+        ):
+            self._add("closure", 0, closed_start, closed_end)
+        self._off_span = (first, last)
+        self.queries_run += 2
+
     def _load(self, days: Sequence[date]) -> None:
-        """Read the busy intervals of `days` (those not read yet) in three queries."""
+        """Read the busy intervals of `days` (those not read yet) in one query (times as epoch seconds)."""
         missing = [day for day in days if day not in self._loaded]
         if not missing:
             return
         first, last = min(missing), max(missing)
+        self._load_time_off(first, last)
         start = self.location.start_of_day(first)
         end = self.location.start_of_day(last + timedelta(days=1))
         practitioners = self.availability.practitioners
@@ -136,46 +189,53 @@ class SlotFinder:
         rows = (
             Appointment.objects.filter(whose, status__in=ACTIVE, starts_at__gte=start - MAX_SPAN, starts_at__lt=end, ends_at__gt=start)
             .exclude(id__in=self.exclude_ids)
+            .order_by()
             .values_list(
-                "location_id", "practitioner_id", "room_id", "device_id", "patient_id", "starts_at", "resource_starts_at", "ends_at"
+                "id",
+                "location_id",
+                "practitioner_id",
+                "room_id",
+                "device_id",
+                "patient_id",
+                EpochSeconds("starts_at"),
+                EpochSeconds("resource_starts_at"),
+                EpochSeconds("ends_at"),
             )
         )
         practitioner_set = set(practitioners)
-        for location_id, practitioner_id, room_id, device_id, patient_id, starts_at, resource_starts_at, ends_at in rows:
-            resource = (epoch(resource_starts_at), epoch(ends_at))
+        location_id_here = self.location.pk
+        for pk, location_id, practitioner_id, room_id, device_id, patient_id, starts, resource_starts, ends in rows:
+            if pk in self._seen:
+                continue  # read before, with a neighbouring chunk
+            self._seen.add(pk)
             if practitioner_id in practitioner_set:
-                self._intervals["practitioner"].append((practitioner_id, *resource))
-            if location_id == self.location.pk:
-                self._intervals["room"].append((room_id, *resource))
+                self._add("practitioner", practitioner_id, resource_starts, ends)
+            if location_id == location_id_here:
+                self._add("room", room_id, resource_starts, ends)
                 if device_id is not None:
-                    self._intervals["device"].append((device_id, *resource))
+                    self._add("device", device_id, resource_starts, ends)
             if patient_id == self.patient_id:
-                self._intervals["patient"].append((0, epoch(starts_at), epoch(ends_at)))
-        for user_id, off_start, off_end in TimeOff.objects.filter(
-            user_id__in=practitioners, starts_at__lt=end, ends_at__gt=start
-        ).values_list("user_id", "starts_at", "ends_at"):
-            self._intervals["practitioner"].append((user_id, epoch(off_start), epoch(off_end)))
-        for closed_start, closed_end in Closure.objects.filter(location=self.location, starts_at__lt=end, ends_at__gt=start).values_list(
-            "starts_at", "ends_at"
-        ):
-            self._intervals["closure"].append((0, epoch(closed_start), epoch(closed_end)))
-        self.queries_run += 3
+                self._add("patient", 0, starts, ends)
+        self.queries_run += 1
         self._loaded.update(days_between(first, last))
         self._rebuild()
 
     def _rebuild(self) -> None:
-        def grouped(kind: str) -> dict[int, Busy]:
-            by_key: dict[int, list[tuple[int, int]]] = defaultdict(list)
-            for key, start, end in self._intervals[kind]:
-                by_key[key].append((start, end))
-            return {key: Busy(intervals) for key, intervals in by_key.items()}
-
+        """Re-merge only the busy sets that changed since the last search."""
         a = self.availability
-        a.busy_practitioner = grouped("practitioner")
-        a.busy_room = grouped("room")
-        a.busy_device = grouped("device")
-        a.busy_patient = Busy((start, end) for _, start, end in self._intervals["patient"])
-        a.closures = Busy((start, end) for _, start, end in self._intervals["closure"])
+        for kind, key in self._dirty:
+            intervals = self._intervals[kind][key]
+            if kind in ("practitioner", "practitioner_off"):
+                a.busy_practitioner[key] = Busy([*self._intervals["practitioner"][key], *self._intervals["practitioner_off"][key]])
+            elif kind == "room":
+                a.busy_room[key] = Busy(intervals)
+            elif kind == "device":
+                a.busy_device[key] = Busy(intervals)
+            elif kind == "patient":
+                a.busy_patient = Busy(intervals)
+            else:
+                a.closures = Busy(intervals)
+        self._dirty.clear()
 
     # Searching ---------------------------------------------------------------------------------
 
@@ -201,9 +261,8 @@ class SlotFinder:
     ) -> list[Slot]:
         found: list[Slot] = []
         floor = epoch(max(not_before or self.now, self.now))
-        for index, day in enumerate(days):
-            # Read the first day alone (usually enough), then the rest of the window at once.
-            self._load([day] if index == 0 else days[index:])
+        for day in days:
+            self._load([day])  # one query per day reached: the first free slot is usually on the first days
             for slot in self.availability.first_free(
                 day=day,
                 durations=durations,
@@ -276,14 +335,12 @@ class SlotFinder:
     def hold(self, slot: Slot) -> None:
         """Treat a proposed slot as taken for the rest of this finder's searches (planning a series)."""
         self._load([self.location.local(slot.starts_at).date()])
-        for kind, key, start, end in (
-            ("practitioner", slot.practitioner_id, slot.resource_starts_at, slot.ends_at),
-            ("room", slot.room_id, slot.resource_starts_at, slot.ends_at),
-            ("patient", 0, slot.starts_at, slot.ends_at),
-        ):
-            self._intervals[kind].append((key, epoch(start), epoch(end)))
+        start, resource_start, end = epoch(slot.starts_at), epoch(slot.resource_starts_at), epoch(slot.ends_at)
+        self._add("practitioner", slot.practitioner_id, resource_start, end)
+        self._add("room", slot.room_id, resource_start, end)
         if slot.device_id is not None:
-            self._intervals["device"].append((slot.device_id, epoch(slot.resource_starts_at), epoch(slot.ends_at)))
+            self._add("device", slot.device_id, resource_start, end)
+        self._add("patient", 0, start, end)
         self._rebuild()
 
 
@@ -389,15 +446,15 @@ def appointments_for_week(
     device: Device | None = None,
     per_day_limit: int = 60,
 ) -> dict[date, list[Appointment]]:
-    """Seven local days from `starting_on`, each with its appointments (at most `per_day_limit` + 1)."""
+    """Seven local days from `starting_on`, each with its first `per_day_limit` + 1 appointments
+    (seven bounded queries, whatever the size of the location)."""
     if location.pk not in scope:
         raise Location.DoesNotExist("location not in scope")
-    rows = _calendar_rows(location, location.start_of_day(starting_on), location.start_of_day(starting_on + timedelta(days=7)))
-    week: dict[date, list[Appointment]] = {starting_on + timedelta(days=n): [] for n in range(7)}
-    for appointment in _filtered(rows, practitioner, room, device, include_cancelled=False):
-        day = location.local(appointment.starts_at).date()
-        if len(week[day]) <= per_day_limit:
-            week[day].append(appointment)
+    week: dict[date, list[Appointment]] = {}
+    for offset in range(7):
+        day = starting_on + timedelta(days=offset)
+        rows = _calendar_rows(location, location.start_of_day(day), location.start_of_day(day + timedelta(days=1)))
+        week[day] = list(_filtered(rows, practitioner, room, device, include_cancelled=False)[: per_day_limit + 1])
     return week
 
 

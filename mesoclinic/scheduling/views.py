@@ -88,11 +88,41 @@ def _today(location: Location) -> date:
 
 @dataclass
 class Block:
-    appointment: Appointment
-    top: float
-    height: float
-    starts: str
-    ends: str
+    """One appointment on the day grid, with every string worked out here (the template only prints)."""
+
+    href: str
+    css: str
+    style: str
+    title: str
+    detail: str
+    status: str
+
+
+def _detail_prefix() -> str:
+    """The appointment URL without its id: reversed once per page, not once per appointment."""
+    return reverse("scheduling:appointment-detail", args=[1]).removesuffix("1/")
+
+
+def _block(appointment: Appointment, *, first: int, by: str, prefix: str) -> Block:
+    start, end = appointment.local_starts_at(), appointment.local_ends_at()
+    offset = (start.hour * 60 + start.minute - first) * MINUTE_PX
+    length = max(15.0, (appointment.ends_at - appointment.starts_at).total_seconds() / 60) * MINUTE_PX
+    patient = appointment.patient
+    parts = [appointment.get_kind_display()]
+    if by != "room":
+        parts.append(appointment.room.name)
+    if by != "practitioner":
+        parts.append(str(appointment.practitioner))
+    if appointment.device_id is not None and by != "device":
+        parts.append(appointment.device.model)  # type: ignore[union-attr]
+    return Block(
+        href=f"{prefix}{appointment.pk}/",
+        css=f"appt {appointment.kind} {appointment.status}",
+        style=f"top:{offset:.0f}px;height:{length:.0f}px",
+        title=f"{start:%H:%M}–{end:%H:%M} {patient.family_name.upper()}, {patient.given_name}",
+        detail=" · ".join(parts),
+        status="" if appointment.status == Appointment.Status.BOOKED else appointment.get_status_display(),
+    )
 
 
 @dataclass
@@ -172,13 +202,11 @@ def day_view(request: HttpRequest) -> HttpResponse:
     columns = _columns(by, location, appointments, form)
     index = {column.key: column for column in columns}
     key = {"room": "room_id", "device": "device_id"}.get(by, "practitioner_id")
+    prefix = _detail_prefix()
     for appointment in appointments:
-        start, end = appointment.local_starts_at(), appointment.local_ends_at()
-        offset = start.hour * 60 + start.minute - first
-        length = max(15, (appointment.ends_at - appointment.starts_at).total_seconds() / 60)
         column = index.get(getattr(appointment, key))
         if column is not None:
-            column.blocks.append(Block(appointment, offset * MINUTE_PX, length * MINUTE_PX, f"{start:%H:%M}", f"{end:%H:%M}"))
+            column.blocks.append(_block(appointment, first=first, by=by, prefix=prefix))
     hours = [(f"{minute // 60:02d}:00", (minute - first) * MINUTE_PX) for minute in range(first, last, 60)]
     context = {
         "form": form,
@@ -197,6 +225,26 @@ def day_view(request: HttpRequest) -> HttpResponse:
     }
     template = "scheduling/day.html#calendar" if request.htmx else "scheduling/day.html"  # type: ignore[attr-defined]
     return render(request, template, context, status=status)
+
+
+@dataclass(frozen=True)
+class WeekItem:
+    href: str
+    kind: str
+    time: str
+    text: str
+    status: str
+
+
+def _week_item(appointment: Appointment, *, prefix: str) -> WeekItem:
+    patient, practitioner = appointment.patient, appointment.practitioner
+    return WeekItem(
+        href=f"{prefix}{appointment.pk}/",
+        kind=appointment.kind,
+        time=f"{appointment.local_starts_at():%H:%M}",
+        text=f"{patient.family_name.upper()}, {patient.given_name[:1]}. · {practitioner.last_name or practitioner.username}",
+        status="" if appointment.status == Appointment.Status.BOOKED else appointment.get_status_display(),
+    )
 
 
 def _query(request: HttpRequest, *, exclude: tuple[str, ...]) -> str:
@@ -219,8 +267,10 @@ def week_view(request: HttpRequest) -> HttpResponse:
     )
     count = sum(len(rows) for rows in week.values())
     selectors.record_calendar_view(_ctx(request), location=location, screen="week", on=start, count=count)
+    prefix, today = _detail_prefix(), _today(location)
     days = [
-        {"day": d, "appointments": rows[:per_day], "more": len(rows) > per_day, "today": d == _today(location)} for d, rows in week.items()
+        {"day": d, "rows": [_week_item(a, prefix=prefix) for a in rows[:per_day]], "more": len(rows) > per_day, "today": d == today}
+        for d, rows in week.items()
     ]
     context = {
         "form": form,
