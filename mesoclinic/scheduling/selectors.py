@@ -458,6 +458,102 @@ def appointments_for_week(
     return week
 
 
+@dataclass(frozen=True)
+class CalendarEntry:
+    """What a calendar shows of one appointment: plain values from one query (no model instances)."""
+
+    pk: int
+    kind: str
+    status: str
+    starts_at: datetime  # in the location's time zone
+    ends_at: datetime
+    practitioner_id: int
+    room_id: int
+    device_id: int | None
+    patient_given_name: str
+    patient_family_name: str
+    practitioner_name: str
+    practitioner_last_name: str
+    room_name: str
+    device_model: str
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(self.kind, self.kind)
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+
+KIND_LABELS = dict(Appointment.Kind.choices)
+STATUS_LABELS = dict(Appointment.Status.choices)
+CALENDAR_FIELDS = (
+    "id",
+    "kind",
+    "status",
+    "starts_at",
+    "ends_at",
+    "practitioner_id",
+    "room_id",
+    "device_id",
+    "patient__given_name",
+    "patient__family_name",
+    "practitioner__first_name",
+    "practitioner__last_name",
+    "practitioner__username",
+    "room__name",
+    "device__model",
+)
+
+
+def calendar_entries(
+    *,
+    scope: frozenset[int],
+    location: Location,
+    first_on: date,
+    last_on: date,
+    practitioner: User | None = None,
+    room: Room | None = None,
+    device: Device | None = None,
+    limit: int | None = None,
+) -> list[CalendarEntry]:
+    """The calendar screens' read: appointments starting on local dates first_on..last_on, as plain
+    values (one query; `limit` bounds a busy location's day)."""
+    if location.pk not in scope:
+        raise Location.DoesNotExist("location not in scope")
+    rows = Appointment.objects.filter(
+        location=location, starts_at__gte=location.start_of_day(first_on), starts_at__lt=location.start_of_day(last_on + timedelta(days=1))
+    )
+    values: Any = (
+        _filtered(rows, practitioner, room, device, include_cancelled=False).order_by("starts_at", "id").values_list(*CALENDAR_FIELDS)
+    )
+    if limit is not None:
+        values = values[:limit]
+    zone = location.zone
+    entries = []
+    for pk, kind, status, starts_at, ends_at, p_id, r_id, d_id, given, family, first, last, username, room_name, model in values:
+        entries.append(
+            CalendarEntry(
+                pk=pk,
+                kind=kind,
+                status=status,
+                starts_at=starts_at.astimezone(zone),
+                ends_at=ends_at.astimezone(zone),
+                practitioner_id=p_id,
+                room_id=r_id,
+                device_id=d_id,
+                patient_given_name=given,
+                patient_family_name=family,
+                practitioner_name=f"{first} {last}".strip() or username,
+                practitioner_last_name=last or username,
+                room_name=room_name,
+                device_model=model or "",
+            )
+        )
+    return entries
+
+
 def record_calendar_view(ctx: audit.AuditContext, *, location: Location, screen: str, on: date, count: int) -> None:
     """Calendars show patient names: one audit row per calendar page."""
     audit.record(
