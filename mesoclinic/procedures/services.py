@@ -200,7 +200,8 @@ def _locked(record: ProcedureRecord) -> ProcedureRecord:
 
 def _refresh(target: ProcedureRecord, source: ProcedureRecord) -> ProcedureRecord:
     """Copy the saved state back onto the caller's instance (views keep using it)."""
-    target.__dict__.update({key: value for key, value in source.__dict__.items() if not key.startswith("_")})
+    for field in ProcedureRecord._meta.concrete_fields:
+        setattr(target, field.attname, getattr(source, field.attname))  # setattr clears stale cached relations
     return target
 
 
