@@ -27,8 +27,6 @@ def staff(request: HttpRequest) -> dict[str, Any]:
         nav.append(("scheduling:waitlist", "Waitlist"))
     if user.can("schedule.own_feed"):
         nav.append(("scheduling:mine", "My schedule"))
-    if user.can("schedule.manage"):
-        nav.append(("scheduling:working-time", "Working time"))
     if user.can("messaging.manage"):
         nav.append(("messaging:failed-list", "Failed messages"))
     if user.can("followup.manage"):

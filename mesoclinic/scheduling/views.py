@@ -225,6 +225,7 @@ def day_view(request: HttpRequest) -> HttpResponse:
         "by": by,
         "query": _query(request, exclude=("on",)),
         "can_book": request.user.can("appointment.book"),  # type: ignore[union-attr]
+        "can_manage": request.user.can("schedule.manage"),  # type: ignore[union-attr]
     }
     template = "scheduling/day.html#calendar" if request.htmx else "scheduling/day.html"  # type: ignore[attr-defined]
     return render(request, template, context, status=status)
@@ -429,8 +430,14 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_attend": user.can("appointment.attend"),  # type: ignore[union-attr]
         "cancel_form": forms.CancelForm(),
         "now": timezone.now(),
+        "check_in_open": _check_in_open(appointment),
     }
     return render(request, "scheduling/appointment_detail.html", context)
+
+
+def _check_in_open(appointment: Appointment) -> bool:
+    now = timezone.now()
+    return appointment.location.local(now).date() == appointment.local_starts_at().date() and now < appointment.ends_at
 
 
 def _status_change(request: HttpRequest, pk: int, change: Any, done: str) -> HttpResponse:
@@ -454,6 +461,7 @@ def appointment_detail_response(request: HttpRequest, appointment: Appointment, 
         "can_attend": request.user.can("appointment.attend"),  # type: ignore[union-attr]
         "cancel_form": cancel_form or forms.CancelForm(),
         "now": timezone.now(),
+        "check_in_open": _check_in_open(appointment),
     }
     return render(request, "scheduling/appointment_detail.html", context, status=status)
 
@@ -726,11 +734,13 @@ def _working_time_context(request: HttpRequest, location: Location, **forms_in_u
         "time_off": selectors.time_off_at(location, since=since),
         "closures": selectors.closures_at(location, since=since),
         "policy": policy,
-        "hours_form": forms_in_use.get("hours_form") or forms.WorkingHoursForm(None, location=location),
-        "time_off_form": forms_in_use.get("time_off_form") or forms.TimeOffForm(None, location=location),
-        "closure_form": forms_in_use.get("closure_form") or forms.ClosureForm(None, location=location),
+        "hours_form": forms_in_use.get("hours_form") or forms.WorkingHoursForm(None, location=location, auto_id="hours_%s"),
+        "time_off_form": forms_in_use.get("time_off_form") or forms.TimeOffForm(None, location=location, auto_id="off_%s"),
+        "closure_form": forms_in_use.get("closure_form") or forms.ClosureForm(None, location=location, auto_id="closure_%s"),
         "policy_form": forms_in_use.get("policy_form")
-        or forms.PolicyForm(initial={"numbing_in_waiting_area": policy.numbing_in_waiting_area, "slot_minutes": policy.slot_minutes}),
+        or forms.PolicyForm(
+            initial={"numbing_in_waiting_area": policy.numbing_in_waiting_area, "slot_minutes": policy.slot_minutes}, auto_id="policy_%s"
+        ),
     }
 
 
@@ -749,7 +759,7 @@ def _back_to_working_time(location: Location) -> HttpResponseRedirect:
 @require("schedule.manage")
 def working_hours_new(request: HttpRequest) -> HttpResponse:
     location = _location(request, request.POST.get("location", ""))
-    form = forms.WorkingHoursForm(request.POST, location=location)
+    form = forms.WorkingHoursForm(request.POST, location=location, auto_id="hours_%s")
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -784,7 +794,7 @@ def working_hours_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require("schedule.manage")
 def time_off_new(request: HttpRequest) -> HttpResponse:
     location = _location(request, request.POST.get("location", ""))
-    form = forms.TimeOffForm(request.POST, location=location)
+    form = forms.TimeOffForm(request.POST, location=location, auto_id="off_%s")
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -825,7 +835,7 @@ def time_off_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require("schedule.manage")
 def closure_new(request: HttpRequest) -> HttpResponse:
     location = _location(request, request.POST.get("location", ""))
-    form = forms.ClosureForm(request.POST, location=location)
+    form = forms.ClosureForm(request.POST, location=location, auto_id="closure_%s")
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -859,7 +869,7 @@ def closure_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require("schedule.manage")
 def policy_edit(request: HttpRequest) -> HttpResponse:
     location = _location(request, request.POST.get("location", ""))
-    form = forms.PolicyForm(request.POST)
+    form = forms.PolicyForm(request.POST, auto_id="policy_%s")
     if form.is_valid():
         services.set_policy(ctx=_ctx(request), location=location, **form.cleaned_data)
         messages.success(request, "Scheduling settings saved.")
