@@ -912,10 +912,9 @@ def sign_procedure(*, ctx: audit.AuditContext, record: ProcedureRecord) -> Proce
             scheduling.complete_appointment(ctx=ctx, appointment=current.appointment)
         except scheduling.SchedulingError as error:
             raise StepOutOfOrder(f"Not signed: {error.message}") from None
-        if current.course_session_id is not None:
-            course_session = current.course_session
-            assert course_session is not None
-            courses_services.recompute_windows(course=course_session.course, ctx=ctx)
+        # The course's progress is derived from completed appointments; its later windows are
+        # re-derived from today's actual date (courses' recompute_windows, via the chart's entry point).
+        courses_services.after_session_completed(ctx=ctx, appointment=current.appointment)
         _audit(
             ctx,
             current,
