@@ -145,3 +145,34 @@ def test_the_schedule_opens_for_a_receptionist(client, clinic, path):
     client.force_login(clinic.ctx.actor)
     response = client.get(reverse(path), follow=True)
     assert response.status_code == 200
+
+
+def test_names_on_the_calendar_are_escaped(client, clinic):
+    patient = PatientFactory(location=clinic.location, given_name='<img src=x onerror="alert(1)">', family_name="<b>O'Brien</b>")
+    AppointmentFactory(location=clinic.location, patient=patient, practitioner=clinic.nurse, room=clinic.room, starts_at=at(2, 10))
+    client.force_login(clinic.ctx.actor)
+    for name in ("scheduling:day", "scheduling:week"):
+        body = client.get(reverse(name), {"location": clinic.location.pk, "on": "2026-03-02"}).content.decode()
+        assert "<B>O" not in body and "<b>O" not in body and "<img" not in body, name
+        assert "&lt;B&gt;O&#x27;BRIEN&lt;/B&gt;" in body, name
+
+
+def test_the_toolbar_keeps_the_chosen_filters_selected(client, clinic):
+    client.force_login(clinic.ctx.actor)
+    body = client.get(
+        reverse("scheduling:day"), {"location": clinic.location.pk, "practitioner": clinic.doctor.pk, "by": "room"}
+    ).content.decode()
+    assert f'<option value="{clinic.doctor.pk}" selected>Daniela Ortega</option>' in body
+    assert '<option value="room" selected>Rooms</option>' in body
+    assert '<select name="practitioner" id="id_practitioner">' in body
+
+
+def test_the_week_view_caps_each_busy_day_and_links_to_the_day_view(client, clinic, monkeypatch):
+    from mesoclinic.scheduling import views
+
+    monkeypatch.setattr(views, "WEEK_PER_DAY", 5)
+    fill_day(clinic, 12, day=3)
+    client.force_login(clinic.ctx.actor)
+    body = client.get(reverse("scheduling:week"), {"location": clinic.location.pk, "on": "2026-03-03"}).content.decode()
+    assert "(5+)" in body and "More on the day view" in body
+    assert body.count('<li class="treatment">') == 5
