@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from mesoclinic.accounts.decorators import require
 from mesoclinic.core import audit
+from mesoclinic.core.models import AuditEvent
 
 from . import selectors, services
 from .models import OutboundMessage
@@ -23,6 +24,13 @@ def _worklist(request: HttpRequest, *, conflict: str = "", status: int = 200) ->
     rows = selectors.failed_messages(scope=request.user.location_ids, before=_before(request), limit=PAGE_SIZE + 1)  # type: ignore[union-attr]
     has_next = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
+    # The worklist shows patients' addresses and messages: one audit row per page.
+    audit.record(
+        audit.context_from_request(request),
+        action=AuditEvent.Action.VIEW,
+        object_type="message",
+        detail={"screen": "failed-deliveries", "messages": len(rows), "patients": sorted({m.patient_id for m in rows if m.patient_id})},
+    )
     context = {"failed": rows, "next_before": rows[-1].pk if has_next else None, "conflict": conflict}
     return render(request, "messaging/failed_list.html", context, status=status)
 

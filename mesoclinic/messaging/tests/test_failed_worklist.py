@@ -28,6 +28,8 @@ def test_a_manager_sees_failed_deliveries_of_their_locations_only(client, manage
     assert mine.recipient in body and "HTTP 400" in body
     assert theirs.recipient not in body
     assert body.count('/retry/"') == 1
+    seen = AuditEvent.objects.filter(object_type="message", action="view").latest("id")
+    assert seen.detail["messages"] == 1 and seen.detail["patients"] == []
 
 
 def test_retrying_puts_the_message_back_in_the_queue_with_an_audit_row(client, manager, location):
