@@ -14,11 +14,16 @@ move to:
     register_series_windows(course_windows)
 
 The first provider that returns a dict (not None) decides.
+
+Appointment actions: an app adds a button to the appointment page (the procedures app: "Open the
+chart") by registering a function of (user, appointment) that returns an `AppointmentAction` or
+None. It must not query the database beyond what the appointment already holds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -38,3 +43,26 @@ def series_windows(moved: Any, later: list[Any]) -> dict[int, tuple[date, date]]
         if windows is not None:
             return windows
     return None
+
+
+@dataclass(frozen=True)
+class AppointmentAction:
+    label: str
+    url: str
+    primary: bool = False
+
+
+AppointmentActions = Callable[[Any, Any], AppointmentAction | None]
+
+_appointment_actions: list[AppointmentActions] = []
+
+
+def register_appointment_action(provider: AppointmentActions) -> None:
+    if provider not in _appointment_actions:
+        _appointment_actions.append(provider)
+
+
+def appointment_actions(user: Any, appointment: Any) -> list[AppointmentAction]:
+    """The buttons other apps offer on this appointment's page, for this user."""
+    actions = (provider(user, appointment) for provider in _appointment_actions)
+    return [action for action in actions if action is not None]

@@ -26,7 +26,7 @@ from mesoclinic.core.models import AuditEvent, Device, Location, OpeningHours, R
 from mesoclinic.patients import selectors as patient_selectors
 from mesoclinic.patients.models import Patient
 
-from . import forms, ical, selectors, services
+from . import forms, hooks, ical, selectors, services
 from .models import Appointment, CalendarFeed, Closure, TimeOff, WaitlistEntry, WaitlistOffer, WorkingHours
 from .slots import Slot
 
@@ -405,6 +405,7 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "cancel_form": forms.CancelForm(),
         "now": timezone.now(),
         "check_in_open": _check_in_open(appointment),
+        "actions": hooks.appointment_actions(user, appointment),
     }
     return render(request, "scheduling/appointment_detail.html", context)
 
@@ -436,6 +437,7 @@ def appointment_detail_response(request: HttpRequest, appointment: Appointment, 
         "cancel_form": cancel_form or forms.CancelForm(),
         "now": timezone.now(),
         "check_in_open": _check_in_open(appointment),
+        "actions": hooks.appointment_actions(request.user, appointment),
     }
     return render(request, "scheduling/appointment_detail.html", context, status=status)
 

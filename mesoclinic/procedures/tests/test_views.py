@@ -13,6 +13,7 @@ from mesoclinic.procedures import services
 from mesoclinic.procedures.models import AreaTreatment, ProcedureRecord
 from mesoclinic.scheduling.models import Appointment
 
+from .conftest import TEN
 from .factories import answers_for, chart_fully, make_lot, prepare, product
 
 pytestmark = pytest.mark.django_db
@@ -320,3 +321,22 @@ def test_the_prp_form_refuses_bad_volumes_and_a_kit_of_another_kind(nurse_client
         assert message in response.content.decode(), change
     assert nurse_client.post(step(record, "prp"), good, headers=HTMX).status_code == 200
     assert record.prp_preparations.get().injected_ml == Decimal("3.5")
+
+
+def test_the_appointment_page_offers_the_chart_to_clinicians_only(client, clinic):
+    appointment = clinic.appointment(status=Appointment.Status.BOOKED)
+    page = reverse("scheduling:appointment-detail", args=[appointment.pk])
+    chart = reverse("procedures:open", args=[appointment.pk])
+
+    client.force_login(clinic.nurse)
+    assert f'href="{chart}"' in client.get(page).content.decode()
+
+    client.force_login(clinic.receptionist)
+    assert chart not in client.get(page).content.decode()
+
+    consultation = clinic.appointment(at=TEN + timedelta(hours=2), kind=Appointment.Kind.CONSULTATION)
+    client.force_login(clinic.doctor)
+    assert (
+        reverse("procedures:open", args=[consultation.pk])
+        not in client.get(reverse("scheduling:appointment-detail", args=[consultation.pk])).content.decode()
+    )
