@@ -66,7 +66,8 @@ MIX = [
     (Appointment.Kind.TREATMENT, 30, 15, 3),
     (Appointment.Kind.TREATMENT, 30, 20, 3),
 ]
-PROTOCOLS = ["hair-loss", "rejuvenation", "pigmentation", "scar-revision"]
+# Keys of the default catalog's protocols, so the chart can open any demo treatment session.
+PROTOCOLS = ["hair_cocktail", "rejuvenation", "pigmentation", "acne_scar_revision"]
 
 COLUMNS = (
     "location_id",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
+from mesoclinic import catalog as catalog_fixtures
 from mesoclinic.accounts import demo as accounts_demo
 from mesoclinic.core import demo as core_demo
 from mesoclinic.core.models import OpeningHours
@@ -64,6 +67,15 @@ def test_the_small_demo_schedule_obeys_every_rule():
     (first,) = Appointment.objects.filter(patient=amelia)
     assert first.practitioner.username == "doctor" and first.status == Appointment.Status.COMPLETED
     assert Appointment.objects.filter(status=Appointment.Status.BOOKED).exists()
+
+
+def test_demo_treatments_name_protocols_of_the_default_catalog():
+    """The chart opens a treatment by its protocol key: a key the catalog lacks would refuse it."""
+    seeded(SCALES["small"])
+    catalog = json.loads((Path(catalog_fixtures.__file__).parent / "fixtures" / "default_catalog.json").read_text())
+    keys = {protocol["key"] for protocol in catalog["protocols"]}
+    used = set(Appointment.objects.filter(kind=Appointment.Kind.TREATMENT).values_list("protocol_key", flat=True))
+    assert used and used <= keys, used - keys
 
 
 def test_the_chain_generator_tops_up_practitioners_and_packs_rooms_without_overlaps(monkeypatch):
