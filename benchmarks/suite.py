@@ -8,7 +8,7 @@ import time
 
 from django.db import connection
 
-BENCHMARKS = ["patients", "courses"]
+BENCHMARKS = ["patients", "courses", "schedule", "bookings"]
 
 
 def run_all(*, only: str, requests: int) -> int:
