@@ -18,9 +18,11 @@ from mesoclinic.patients.models import Patient
 
 from .composition import Aftercare, as_text
 from .models import AftercareHandout, CheckIn
+from .pdf import handout_filename
 from .tokens import make_token
 
 HANDOUT = "aftercare-handout"
+HANDOUT_PDF = "aftercare-handout-pdf"  # the attachment renderer: pdf.handout_pdf_for, made when the e-mail is sent
 CHECKIN = "aftercare-checkin"
 
 
@@ -54,9 +56,12 @@ def queue_handout(*, handout: AftercareHandout, patient: Patient, clinic_name: s
         return None
     channel, recipient = target
     aftercare = handout.aftercare
+    attachments: list[outbox.RenderedAttachment] = []
     if channel == OutboundMessage.Channel.EMAIL:
-        body = f"Dear {patient.given_name},\n\n{as_text(aftercare, clinic_name=clinic_name)}\n\n{clinic_name}\n"
+        text = as_text(aftercare, clinic_name=clinic_name)
+        body = f"Dear {patient.given_name},\n\n{text}\n\nThe same, to print, is attached.\n\n{clinic_name}\n"
         subject = f"Your aftercare from {clinic_name}"
+        attachments.append(outbox.RenderedAttachment(handout_filename(handout), HANDOUT_PDF, str(handout.pk)))
     else:
         body, subject = _sms_handout(aftercare, clinic_name), ""
     return outbox.queue_message(
@@ -70,6 +75,7 @@ def queue_handout(*, handout: AftercareHandout, patient: Patient, clinic_name: s
         patient_id=patient.pk,
         location_id=handout.location_id,
         kind=HANDOUT,
+        attachments=attachments,
     )
 
 

@@ -15,6 +15,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from .composition import Aftercare
+from .models import AftercareHandout
 
 # fontTools logs every glyph it keeps when fpdf2 subsets the font; that is noise in the worker's log.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
@@ -114,3 +115,26 @@ def render_handout_pdf(aftercare: Aftercare, header: HandoutHeader) -> bytes:
         "Please answer it: one tap is enough.",
     )
     return bytes(pdf.output())
+
+
+def handout_pdf(handout: AftercareHandout) -> bytes:
+    """The handout of a signed session as a PDF (needs handout.patient, .location, .record.practitioner)."""
+    practitioner = handout.record.practitioner
+    header = HandoutHeader(
+        clinic_name=handout.location.name,
+        clinic_address=handout.location.address,
+        patient_name=handout.patient.full_name,
+        record_number=handout.patient.record_number,
+        practitioner=practitioner.get_full_name() or practitioner.get_username(),
+    )
+    return render_handout_pdf(handout.aftercare, header)
+
+
+def handout_filename(handout: AftercareHandout) -> str:
+    return f"aftercare-{handout.patient.record_number}-{handout.pk}.pdf"
+
+
+def handout_pdf_for(handout_id: str) -> bytes:
+    """The e-mailed handout's attachment, made by the worker as it sends (messaging.renderers)."""
+    handout = AftercareHandout.objects.select_related("patient", "location", "record__practitioner").get(pk=int(handout_id))
+    return handout_pdf(handout)

@@ -11,10 +11,9 @@ from mesoclinic.accounts.decorators import require
 from mesoclinic.core import audit
 from mesoclinic.core.models import AuditEvent
 
-from . import selectors, services
+from . import pdf, selectors, services
 from .forms import CheckInAnswerForm, CloseFollowUpForm
 from .models import AftercareHandout, CheckIn, FollowUp
-from .pdf import HandoutHeader, render_handout_pdf
 from .tokens import BadToken, read_token
 
 
@@ -43,16 +42,8 @@ def handout_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require("aftercare.view")
 def handout_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     handout = _handout_or_404(request, pk, screen="handout-pdf")
-    record = handout.record
-    header = HandoutHeader(
-        clinic_name=handout.location.name,
-        clinic_address=handout.location.address,
-        patient_name=handout.patient.full_name,
-        record_number=handout.patient.record_number,
-        practitioner=record.practitioner.get_full_name() or record.practitioner.get_username(),
-    )
-    response = HttpResponse(render_handout_pdf(handout.aftercare, header), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="aftercare-{handout.patient.record_number}-{handout.pk}.pdf"'
+    response = HttpResponse(pdf.handout_pdf(handout), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{pdf.handout_filename(handout)}"'
     response["Cache-Control"] = "private, no-store"
     return response
 

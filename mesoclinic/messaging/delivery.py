@@ -30,6 +30,7 @@ from mesoclinic.core.models import AuditEvent
 
 from . import senders
 from .models import OutboundMessage, OutboxSweep
+from .renderers import render_attachment
 
 log = logging.getLogger(__name__)
 Status = OutboundMessage.Status
@@ -90,6 +91,14 @@ def claim_due(*, worker: str, limit: int) -> list[OutboundMessage]:
     return list(OutboundMessage.objects.filter(id__in=ids, claimed_by=token, status=Status.SENDING).order_by("id"))
 
 
+def _attachment(stored: dict[str, str]) -> senders.OutgoingAttachment:
+    """A stored attachment as sent: text as stored, or made now by its renderer (a PDF, say)."""
+    mimetype = stored.get("mimetype", "text/plain")
+    if "renderer" in stored:
+        return senders.OutgoingAttachment(stored["filename"], render_attachment(stored["renderer"], stored["object_id"]), mimetype)
+    return senders.OutgoingAttachment(stored["filename"], stored["content"], mimetype)
+
+
 def _outgoing(message: OutboundMessage) -> senders.Outgoing:
     return senders.Outgoing(
         channel=message.channel,
@@ -97,7 +106,7 @@ def _outgoing(message: OutboundMessage) -> senders.Outgoing:
         subject=message.subject,
         body=message.body,
         html_body=message.html_body,
-        attachments=list(message.attachments or []),
+        attachments=[_attachment(attachment) for attachment in message.attachments or []],
         idempotency_key=message.dedupe_key,
     )
 

@@ -31,7 +31,11 @@ class OutboundMessage(models.Model):
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
     html_body = models.TextField(blank=True)
-    attachments = models.JSONField(default=list, blank=True, help_text='[{"filename", "content", "mimetype"}], text content only.')
+    attachments = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='[{"filename", "content", "mimetype"}] (text) or [{"filename", "renderer", "object_id", "mimetype"}] (made when sent).',
+    )
 
     related_type = models.CharField(max_length=60, help_text="app_label.model of the object the message is about.")
     related_id = models.CharField(max_length=64)

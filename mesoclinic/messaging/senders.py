@@ -38,13 +38,20 @@ class SendFailed(Exception):
 
 
 @dataclass(frozen=True)
+class OutgoingAttachment:
+    filename: str
+    content: str | bytes
+    mimetype: str
+
+
+@dataclass(frozen=True)
 class Outgoing:
     channel: str
     recipient: str
     subject: str
     body: str
     html_body: str
-    attachments: list[dict[str, str]]
+    attachments: list[OutgoingAttachment]
     idempotency_key: str
 
 
@@ -74,7 +81,7 @@ def send_email(outgoing: Outgoing) -> str:
     if outgoing.html_body:
         email.attach_alternative(outgoing.html_body, "text/html")
     for attachment in outgoing.attachments:
-        email.attach(attachment["filename"], attachment["content"], attachment.get("mimetype", "text/plain"))
+        email.attach(attachment.filename, attachment.content, attachment.mimetype)
     try:
         email.send()
     except smtplib.SMTPRecipientsRefused as refused:

@@ -47,6 +47,19 @@ class Attachment:
         return {"filename": self.filename, "content": self.content, "mimetype": self.mimetype}
 
 
+@dataclass(frozen=True)
+class RenderedAttachment:
+    """An attachment made by a registered renderer when the message is sent (see renderers.py)."""
+
+    filename: str
+    renderer: str
+    object_id: str
+    mimetype: str = "application/pdf"
+
+    def as_json(self) -> dict[str, str]:
+        return {"filename": self.filename, "renderer": self.renderer, "object_id": self.object_id, "mimetype": self.mimetype}
+
+
 def related_key(related: models.Model) -> tuple[str, str]:
     return related._meta.label_lower, str(related.pk)
 
@@ -77,7 +90,7 @@ def queue_message(
     related: models.Model,
     patient_id: int | None = None,
     location_id: int | None = None,
-    attachments: Sequence[Attachment] = (),
+    attachments: Sequence[Attachment | RenderedAttachment] = (),
     html_body: str = "",
     kind: str = "",
 ) -> OutboundMessage:

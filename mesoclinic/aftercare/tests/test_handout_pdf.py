@@ -9,6 +9,8 @@ import pypdfium2
 import pytest
 
 from mesoclinic.core.models import AuditEvent
+from mesoclinic.messaging import delivery, renderers
+from mesoclinic.messaging.models import OutboundMessage
 from mesoclinic.patients.tests.factories import PatientFactory
 
 from .factories import issued, lot_of, nurse, signed_session
@@ -64,3 +66,36 @@ def test_the_handout_page_shows_the_instructions_and_the_check_in(client, locati
     client.force_login(nurse(location))
     body = client.get(f"/aftercare/handouts/{handout.pk}/").content.decode()
     assert "Until " in body and "no answer yet" in body
+
+
+def test_the_worker_e_mails_the_handout_with_its_pdf_attached(location, mailoutbox):
+    patient = PatientFactory(location=location, given_name="Kateřina", family_name="Dvořák")
+    handout = issued(signed_session(location, patient=patient, signed_at=datetime(2023, 11, 28, 11, 5, tzinfo=LONDON)))
+    message = OutboundMessage.objects.get(kind="aftercare-handout")
+    assert message.attachments == [
+        {
+            "filename": f"aftercare-{patient.record_number}-{handout.pk}.pdf",
+            "renderer": "aftercare-handout-pdf",
+            "object_id": str(handout.pk),
+            "mimetype": "application/pdf",
+        }
+    ]  # the outbox row names the PDF; the worker makes it as it sends
+
+    assert delivery.deliver(message.pk) == delivery.SENT
+
+    (email,) = mailoutbox
+    ((filename, content, mimetype),) = email.attachments
+    assert (filename, mimetype) == (f"aftercare-{patient.record_number}-{handout.pk}.pdf", "application/pdf")
+    assert "Kateřina Dvořák" in page_text(content) and "attached" in email.body
+
+
+def test_a_handout_whose_pdf_cannot_be_made_is_retried_not_sent_without_it(location, mailoutbox, monkeypatch):
+    issued(signed_session(location))
+    message = OutboundMessage.objects.get(kind="aftercare-handout")
+    monkeypatch.setattr(renderers, "_renderers", {})  # as if the aftercare app were not installed in the worker
+
+    assert delivery.deliver(message.pk) == delivery.RETRY
+
+    message.refresh_from_db()
+    assert mailoutbox == [] and message.status == OutboundMessage.Status.PENDING
+    assert "aftercare-handout-pdf" in message.last_error
