@@ -51,6 +51,13 @@ def protocol_by_key(key: str) -> Protocol:
     return Protocol.objects.get(key=key)
 
 
+def protocol_name(key: str) -> str:
+    """The protocol's name for display (one query), or the key itself when the catalog lacks it."""
+    if not key:
+        return ""
+    return Protocol.objects.filter(key=key).values_list("name", flat=True).first() or key
+
+
 def aftercare_rule_for(area: Area) -> AftercareRule | None:
     """The active aftercare rule for `area`: a rule for the area itself wins over one for its kind of area."""
     rules = list(AftercareRule.objects.filter(is_active=True, area=area)[:1]) or list(

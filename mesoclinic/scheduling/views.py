@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from mesoclinic.accounts.decorators import require
 from mesoclinic.accounts.models import User
+from mesoclinic.catalog import selectors as catalog_selectors
 from mesoclinic.core import audit
 from mesoclinic.core.models import AuditEvent, Device, Location, OpeningHours, Room
 from mesoclinic.patients import selectors as patient_selectors
@@ -163,7 +164,11 @@ def _columns(by: str, location: Location, appointments: list[selectors.CalendarE
 
 def _calendar_form(request: HttpRequest) -> tuple[forms.CalendarForm, Location]:
     location = _location(request)
-    form = forms.CalendarForm(request.GET or {"location": location.pk}, scope=_scope(request), location=location)
+    data = request.GET.copy()
+    data.setdefault("location", str(location.pk))
+    if not data.get("on"):
+        data["on"] = _today(location).isoformat()  # so the day picker shows the day on screen
+    form = forms.CalendarForm(data, scope=_scope(request), location=location)
     return form, location
 
 
@@ -406,6 +411,7 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "now": timezone.now(),
         "check_in_open": _check_in_open(appointment),
         "actions": hooks.appointment_actions(user, appointment),
+        "protocol": catalog_selectors.protocol_name(appointment.protocol_key),
     }
     return render(request, "scheduling/appointment_detail.html", context)
 
@@ -438,6 +444,7 @@ def appointment_detail_response(request: HttpRequest, appointment: Appointment, 
         "now": timezone.now(),
         "check_in_open": _check_in_open(appointment),
         "actions": hooks.appointment_actions(request.user, appointment),
+        "protocol": catalog_selectors.protocol_name(appointment.protocol_key),
     }
     return render(request, "scheduling/appointment_detail.html", context, status=status)
 
