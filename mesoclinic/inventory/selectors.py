@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce, Lower
 from mesoclinic.catalog.models import Product
 from mesoclinic.core import audit
 from mesoclinic.core.models import AuditEvent, Location
+from mesoclinic.patients.models import Patient
 
 from .models import Consumable, Lot, ReorderLevel, StockMovement, Unit
 
@@ -219,13 +220,22 @@ def view_lot(*, ctx: audit.AuditContext, scope: frozenset[int], pk: int, page: i
     offset = (page - 1) * page_size
     movements = list(movements_for_lot(lot)[offset : offset + page_size + 1])
     shown = movements[:page_size]
+    patient_ids = {m.patient_id for m in shown if m.patient_id}
+    names = {
+        pk: f"{given} {family.upper()} ({number})"
+        for pk, given, family, number in Patient.objects.filter(pk__in=patient_ids, location_id__in=scope).values_list(
+            "pk", "given_name", "family_name", "record_number"
+        )
+    }  # one query for the page; a patient of another location stays a number
+    for movement in shown:
+        movement.patient_label = names.get(movement.patient_id, f"patient {movement.patient_id}") if movement.patient_id else ""  # type: ignore[attr-defined]
     audit.record(
         ctx,
         action=AuditEvent.Action.VIEW,
         object_type="lot",
         object_id=lot.pk,
         location_id=lot.location_id,
-        detail={"screen": "lot-detail", "page": page, "patient_ids": sorted({m.patient_id for m in shown if m.patient_id})},
+        detail={"screen": "lot-detail", "page": page, "patient_ids": sorted(patient_ids)},
     )
     return LedgerPage(lot=lot, movements=shown, page=page, has_next=len(movements) > page_size)
 

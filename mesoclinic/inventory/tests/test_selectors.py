@@ -11,6 +11,7 @@ from mesoclinic.core.models import AuditEvent
 from mesoclinic.inventory import selectors, services
 from mesoclinic.inventory.models import ReorderLevel
 from mesoclinic.inventory.services import StockUsage
+from mesoclinic.patients.tests.factories import PatientFactory
 
 from .factories import ConsumableFactory, ProductFactory, ctx_for, make_lot
 
@@ -160,3 +161,21 @@ def test_a_lot_of_another_location_does_not_exist_for_the_caller(location, other
         selectors.get_lot(scope=frozenset({location.pk}), pk=lot.pk)
     with pytest.raises(lot.DoesNotExist):
         selectors.get_lot(scope=frozenset({location.pk}), pk=2**64)
+
+
+def test_the_ledger_names_the_patients_of_the_callers_locations_only(location, other_location, doctor):
+    lot = make_lot(location)
+    here = PatientFactory(location=location, given_name="Amelia", family_name="Hart")
+    elsewhere = PatientFactory(location=other_location)
+    for session, patient in (("1", here), ("2", elsewhere)):
+        services.take_stock(
+            ctx=ctx_for(doctor),
+            location=location,
+            usages=[StockUsage(lot, Decimal(1))],
+            reference_type="procedure",
+            reference_id=session,
+            patient_id=patient.pk,
+            on=lot.received_on,
+        )
+    page = selectors.view_lot(ctx=ctx_for(doctor), scope=frozenset({location.pk}), pk=lot.pk)
+    assert [m.patient_label for m in page.movements] == ["", f"Amelia HART ({here.record_number})", f"patient {elsewhere.pk}"]

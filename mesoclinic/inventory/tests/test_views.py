@@ -259,7 +259,7 @@ def test_the_lot_page_shows_the_ledger_and_links_to_the_recall_search(client, ma
     )
     client.force_login(manager)
     page = client.get(f"/stock/lots/{lot.pk}/").content.decode()
-    assert "Received" in page and "Used in a session" in page and "procedure 77" in page and "/patients/5/" in page
+    assert "Received" in page and "Used in a session" in page and "Session record 77" in page and "/patients/5/" in page
     assert f'href="/safety/recalls/lots/{lot.pk}/"' in page  # the safety app's one-search recall
     assert AuditEvent.objects.filter(action=AuditEvent.Action.VIEW, object_type="lot", object_id=str(lot.pk)).count() == 1
 
