@@ -194,6 +194,7 @@ class RecallSession:
     record: ProcedureRecord
     lines: list[RecallLine] = field(default_factory=list)
     contact: RecallContact | None = None
+    adverse_events: list[AdverseEvent] = field(default_factory=list)
 
     @property
     def patient(self) -> Patient:
@@ -278,6 +279,14 @@ def recall_search(*, ctx: audit.AuditContext, scope: frozenset[int], lot: Lot, l
             contacts.setdefault(contact.patient_id, contact)
     for session in ordered:
         session.contact = contacts.get(session.record.patient_id)
+
+    # Adverse events already recorded against these sessions (one query): the recall starts with them.
+    events: dict[int, list[AdverseEvent]] = {}
+    if record_ids:
+        for event in AdverseEvent.objects.filter(record_id__in=record_ids).order_by("onset_at", "id"):
+            events.setdefault(event.record_id, []).append(event)
+    for session in ordered:
+        session.adverse_events = events.get(session.record.pk, [])
     shown = {(session.record.patient_id, session.record.location_id) for session in ordered}
     detail = {"screen": "lot-recall", "lot": lot.pk, "lot_number": lot.lot_number, "sessions": len(ordered)}
     audit_views(ctx, patients=sorted(shown), object_type="lot", object_id=lot.pk, detail=detail)
