@@ -340,3 +340,14 @@ def test_the_appointment_page_offers_the_chart_to_clinicians_only(client, clinic
         reverse("procedures:open", args=[consultation.pk])
         not in client.get(reverse("scheduling:appointment-detail", args=[consultation.pk])).content.decode()
     )
+
+
+def test_a_done_sessions_appointment_page_links_to_its_signed_record(client, clinic, clock):
+    record = chart_fully(clinic.nurse_ctx, clinic.record(), clock, lot=clinic.lot)
+    services.sign_procedure(ctx=clinic.nurse_ctx, record=record)
+    page = reverse("scheduling:appointment-detail", args=[record.appointment_id])
+
+    client.force_login(clinic.doctor)
+    html = client.get(page).content.decode()
+    assert f'href="{reverse("procedures:detail", args=[record.pk])}">The session record<' in html
+    assert "Open the chart" not in html
