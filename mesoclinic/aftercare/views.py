@@ -35,7 +35,8 @@ def _handout_or_404(request: HttpRequest, pk: int, screen: str) -> AftercareHand
 @require("aftercare.view")
 def handout_detail(request: HttpRequest, pk: int) -> HttpResponse:
     handout = _handout_or_404(request, pk, screen="handout")
-    return render(request, "aftercare/handout_detail.html", {"handout": handout, "aftercare": handout.aftercare})
+    context = {"handout": handout, "aftercare": handout.aftercare, "now": timezone.now()}
+    return render(request, "aftercare/handout_detail.html", context)
 
 
 @require_safe

@@ -51,6 +51,12 @@ def protocol_by_key(key: str) -> Protocol:
     return Protocol.objects.get(key=key)
 
 
+def protocol_names(keys: set[str]) -> dict[str, str]:
+    """Display names for these protocol keys (one query); keys the catalog lacks are left out."""
+    keys = {key for key in keys if key}
+    return dict(Protocol.objects.filter(key__in=keys).values_list("key", "name")) if keys else {}
+
+
 def protocol_name(key: str) -> str:
     """The protocol's name for display (one query), or the key itself when the catalog lacks it."""
     if not key:

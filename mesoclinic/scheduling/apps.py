@@ -7,14 +7,20 @@ from django.http import HttpRequest
 
 
 def appointments_panel(request: HttpRequest, patient: Any) -> dict[str, Any] | None:
-    """The patient page's Appointments section: one query, whatever the patient's history."""
+    """The patient page's Appointments section: two queries, whatever the patient's history."""
+    from mesoclinic.catalog.selectors import protocol_names
+
     from . import selectors
 
     user = request.user
     if not user.can("schedule.view"):  # type: ignore[union-attr]
         return None
+    appointments = list(selectors.appointments_for_patient(scope=user.location_ids, patient_id=patient.pk))  # type: ignore[union-attr]
+    names = protocol_names({a.protocol_key for a in appointments})  # one more query, whatever the number
+    for appointment in appointments:
+        appointment.protocol_name = names.get(appointment.protocol_key, appointment.protocol_key)  # type: ignore[attr-defined]
     return {
-        "appointments": selectors.appointments_for_patient(scope=user.location_ids, patient_id=patient.pk),  # type: ignore[union-attr]
+        "appointments": appointments,
         "can_book": user.can("appointment.book"),  # type: ignore[union-attr]
     }
 

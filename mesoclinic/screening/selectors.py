@@ -75,17 +75,22 @@ class Eligibility:
     @property
     def explanation(self) -> str:
         """One sentence for an error message or a booking screen."""
+        if self.status in (EligibilityStatus.UNSCREENED, EligibilityStatus.EXPIRED):
+            return self.detail
+        detail = self.detail
+        return f"{EligibilityStatus.LABELS[self.status]}{' — ' + detail if detail else '.'}"
+
+    @property
+    def detail(self) -> str:
+        """What lies behind the label (the deciding conditions, an override), for beside a status badge."""
         if self.status == EligibilityStatus.UNSCREENED:
             return "The patient has not been screened: a doctor must screen them first."
         if self.status == EligibilityStatus.EXPIRED:
             return "The patient's screening has expired: a doctor must screen them again."
-        deciding = [reason.condition for reason in self.reasons if reason.effect == self.status]
-        text = EligibilityStatus.LABELS[self.status]
-        if deciding:
-            text += " — " + ", ".join(deciding)
+        text = ", ".join(reason.condition for reason in self.reasons if reason.effect == self.status)
         if self.override is not None:
             text += f" (overridden by a doctor on {self.override.overridden_at:%d %b %Y})"
-        return text + "."
+        return f"{text.strip()}." if text else ""
 
 
 @dataclass(frozen=True)
