@@ -46,4 +46,7 @@ def seed(run: SeedRun) -> None:
             answered += 1
             escalated += follow_up is not None
     run.shared["aftercare_handouts"] = handouts
+    if not handouts:
+        run.say("Aftercare: no signed sessions (demo session records are seeded in the small scale only).")
+        return
     run.say(f"Aftercare: {handouts} handouts with check-ins, {answered} answered, {escalated} follow-ups open.")

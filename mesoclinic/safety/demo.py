@@ -73,4 +73,8 @@ def seed(run: SeedRun) -> None:
                 note="Demo: told about a supplier notice.",
             )
             contacted = 1
-    run.say(f"Safety: {made} adverse events from follow-ups (one reviewed and closed), {contacted} recall contact.")
+    if not made and not contacted:
+        run.say("Safety: no signed sessions to report on (demo session records are seeded in the small scale only).")
+        return
+    closed = AdverseEvent.objects.filter(status=AdverseEvent.Status.CLOSED).count()
+    run.say(f"Safety: {made} adverse event(s) from follow-ups ({closed} reviewed and closed), {contacted} recall contact(s).")
