@@ -98,7 +98,9 @@ def _chromium():
 @pytest.fixture
 def page(_chromium, live_server, request):
     """A fresh tablet-sized browser tab; a screenshot is saved to test-artifacts/ at the end."""
-    context = _chromium.new_context(viewport={"width": 1024, "height": 768}, base_url=live_server.url)
+    context = _chromium.new_context(
+        viewport={"width": 1024, "height": 768}, base_url=live_server.url, locale="en-GB", timezone_id="Europe/London"
+    )
     context.set_default_timeout(10_000)
     tab = context.new_page()
     yield tab

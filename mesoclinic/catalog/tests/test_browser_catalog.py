@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 from mesoclinic.catalog.models import CatalogVersion
 from mesoclinic.conftest import ARTIFACTS
@@ -35,5 +36,5 @@ def test_the_medical_director_changes_a_protocol_and_sees_the_new_version(page, 
     page.get_by_role("link", name="← Protocols").click()
     page.goto("/catalog/versions/2/")
     page.get_by_text("Longer courses for hair").wait_for()
-    assert page.get_by_text("6 → 8").is_visible()
+    expect(page.get_by_text("6 → 8")).to_be_visible()
     assert CatalogVersion.objects.count() == 2

@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core import mail
+from playwright.sync_api import expect
 
 from mesoclinic.accounts.roles import Role
 from mesoclinic.aftercare.models import AftercareHandout, FollowUp
@@ -134,7 +135,7 @@ def test_one_patient_walks_the_golden_path_from_screening_to_lot_recall(
         shot("02-screening-questions")
         page.get_by_role("button", name="Record screening").click()
         page.get_by_role("heading", name="Why").wait_for()
-        assert page.get_by_text("No contraindication applies").is_visible()
+        expect(page.get_by_text("No contraindication applies")).to_be_visible()
         assert "Eligible" in page.get_by_role("row").filter(has_text=HAIR).first.inner_text()
         shot("02-screening-verdict")
 
@@ -197,7 +198,7 @@ def test_one_patient_walks_the_golden_path_from_screening_to_lot_recall(
         page.wait_for_url(re.compile(r"/sessions/\d+/$"))
         record = ProcedureRecord.objects.get()
         assert record.appointment_id == first.pk  # the session booked in step 3
-        assert page.get_by_text("0 of 8").is_visible()
+        expect(page.get_by_text("0 of 8")).to_be_visible()
 
         rescreen = page.locator("#step-rescreen")
         for radio in rescreen.locator("input[type=radio][value=no]").all():
@@ -220,7 +221,7 @@ def test_one_patient_walks_the_golden_path_from_screening_to_lot_recall(
         page.get_by_label("The area was cleaned with an alcohol swab").check()
         page.get_by_role("button", name="Confirm antisepsis").click()
         page.locator("#step-antisepsis .done-badge").wait_for()
-        assert page.locator("#step-treatment").get_by_text("Injections are locked").is_visible()
+        expect(page.locator("#step-treatment").get_by_text("Injections are locked")).to_be_visible()
         assert not page.get_by_role("button", name="Save this area").is_visible()
         shot("05-numbing-countdown")
 
@@ -243,13 +244,13 @@ def test_one_patient_walks_the_golden_path_from_screening_to_lot_recall(
         reactions.get_by_label("Redness: severity").select_option("mild")
         reactions.get_by_role("button", name="Save the reactions").click()
         page.locator("#step-reactions .done-badge").wait_for()
-        assert page.get_by_text("7 of 8").is_visible()
+        expect(page.get_by_text("7 of 8")).to_be_visible()
         shot("05-ready-to-sign")
 
         clock.move_to(at(3, 10, 50))
         page.get_by_role("button", name="Sign the session").click()
         page.get_by_text("Signed. The record is locked").wait_for()
-        assert page.get_by_text("1 of 6").first.is_visible()
+        page.get_by_text("1 of 6").first.wait_for()  # is_visible() does not wait: it raced the page once
         shot("05-signed")
         record.refresh_from_db()
         assert record.status == ProcedureRecord.Status.SIGNED
@@ -262,7 +263,7 @@ def test_one_patient_walks_the_golden_path_from_screening_to_lot_recall(
         nav("Stock")
         page.get_by_role("link", name=LOT, exact=True).click()
         ledger = page.locator("table").last.inner_text()
-        assert "Used in a session" in ledger and "-2.5" in ledger and f"procedure {record.pk}" in ledger
+        assert "Used in a session" in ledger and "-2.5" in ledger and f"Session record {record.pk} · Amelia HART" in ledger
         shot("05-lot-ledger")
 
         # --- Step 6: aftercare leaves with the patient, on paper and by e-mail ------------------
@@ -326,7 +327,7 @@ def test_one_patient_walks_the_golden_path_from_screening_to_lot_recall(
         page.get_by_role("button", name="Find lot").click()
         page.get_by_role("link", name=LOT).click()
         page.get_by_role("heading", name=re.compile(f"Lot {LOT}")).wait_for()
-        assert page.get_by_text("1 session, 1 patient received this lot").is_visible()
+        expect(page.get_by_text("1 session, 1 patient received this lot")).to_be_visible()
         found = page.get_by_role("row").filter(has_text="Amelia Hart").inner_text()
         assert "3 Mar 2026 10:50" in found and "Nadia Brooks" in found  # the session signed in step 5
         assert patient.record_number in found and "+44 7700 900123" in found and EMAIL in found

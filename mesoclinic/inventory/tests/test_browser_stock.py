@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from mesoclinic.accounts.roles import Role
 from mesoclinic.accounts.tests.factories import UserFactory
@@ -42,8 +43,8 @@ def test_a_manager_receives_a_lot_sees_it_in_the_list_and_recalls_it(page, sign_
     page.get_by_role("button", name="Receive").click()
 
     page.wait_for_url(re.compile(r"/stock/lots/\d+/$"))
-    assert page.get_by_role("heading", name=re.compile("Hair revitalising cocktail")).is_visible()
-    assert page.get_by_text("Received 50 ml of Hair revitalising cocktail lot HRC-2602.").is_visible()
+    expect(page.get_by_role("heading", name=re.compile("Hair revitalising cocktail"))).to_be_visible()
+    expect(page.get_by_text("Received 50 ml of Hair revitalising cocktail lot HRC-2602.")).to_be_visible()
 
     page.get_by_role("link", name=re.compile("Stock at London Harley Street")).click()
     rows = page.locator("#results tbody")
@@ -58,13 +59,13 @@ def test_a_manager_receives_a_lot_sees_it_in_the_list_and_recalls_it(page, sign_
 
     rows.get_by_role("link", name="HRC-2602").click()
     page.get_by_role("link", name="Recall this lot").click()
-    assert page.get_by_role("link", name="Find every patient who received this lot").is_visible()
+    expect(page.get_by_role("link", name="Find every patient who received this lot")).to_be_visible()
     page.get_by_role("button", name="Recall the lot").click()
-    assert page.get_by_text("This field is required.").is_visible()
+    expect(page.get_by_text("This field is required.")).to_be_visible()
     page.get_by_label("Reason for the recall").fill("Supplier notice SN-2026-014")
     page.get_by_role("button", name="Recall the lot").click()
 
     page.wait_for_url(re.compile(r"/stock/lots/\d+/$"))
-    assert page.get_by_role("alert").filter(has_text="Recalled").is_visible()
+    expect(page.get_by_role("alert").filter(has_text="Recalled")).to_be_visible()
     assert Lot.objects.get(lot_number="HRC-2602").recalled
     assert page.get_by_role("link", name="Recall this lot").count() == 0

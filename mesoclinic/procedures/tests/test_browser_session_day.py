@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from mesoclinic.accounts.roles import Role
 from mesoclinic.courses.tests.factories import hair, load_catalog, qualify, screen
@@ -60,7 +61,7 @@ def test_a_nurse_charts_the_session_day_and_signs(page, sign_in, request, locati
         page.get_by_role("button", name="Open the chart").click()
         page.wait_for_url(re.compile(r"/sessions/\d+/$"))
         record = ProcedureRecord.objects.get()
-        assert page.get_by_text("0 of 8").is_visible()
+        expect(page.get_by_text("0 of 8")).to_be_visible()
 
         # 1. Re-screen: every question "No".
         rescreen = page.locator("#step-rescreen")
@@ -87,7 +88,7 @@ def test_a_nurse_charts_the_session_day_and_signs(page, sign_in, request, locati
         page.get_by_role("button", name="Confirm antisepsis").click()
         page.locator("#step-antisepsis .done-badge").wait_for()
         # 6. Locked until 10:30.
-        assert page.locator("#step-treatment").get_by_text("Injections are locked").is_visible()
+        expect(page.locator("#step-treatment").get_by_text("Injections are locked")).to_be_visible()
         assert not page.get_by_role("button", name="Save this area").is_visible()
         snap(page, request, "locked")
 
@@ -104,7 +105,7 @@ def test_a_nurse_charts_the_session_day_and_signs(page, sign_in, request, locati
         area.get_by_label("How many (1)").fill("1")
         area.get_by_role("button", name="Save this area").click()
         page.locator("#step-treatment").get_by_text("1.6 mm is outside the protocol's depth for Scalp (0.5–1.5 mm).").wait_for()
-        assert page.get_by_role("alert").filter(has_text="That was not saved").is_visible()
+        expect(page.get_by_role("alert").filter(has_text="That was not saved")).to_be_visible()
         snap(page, request, "depth-refused")
         area = page.locator("#step-treatment")
         area.get_by_label("Needle depth (mm)").fill("1.0")
@@ -117,14 +118,14 @@ def test_a_nurse_charts_the_session_day_and_signs(page, sign_in, request, locati
         reactions.get_by_label("Redness: severity").select_option("mild")
         reactions.get_by_role("button", name="Save the reactions").click()
         page.locator("#step-reactions .done-badge").wait_for()
-        assert page.get_by_text("7 of 8").is_visible()
+        expect(page.get_by_text("7 of 8")).to_be_visible()
         snap(page, request, "ready-to-sign")
 
         # 8. Sign-off.
         clock.move_to(datetime(2026, 3, 10, 10, 50, tzinfo=LONDON))
         page.get_by_role("button", name="Sign the session").click()
         page.get_by_text("Signed. The record is locked").wait_for()
-        assert page.get_by_text("1 of 6").is_visible()
+        expect(page.get_by_text("1 of 6")).to_be_visible()
         record.refresh_from_db()
         assert record.status == ProcedureRecord.Status.SIGNED
         assert Lot.objects.get(pk=clinic.soon_lot.pk).on_hand == Decimal("7.50")
@@ -132,8 +133,8 @@ def test_a_nurse_charts_the_session_day_and_signs(page, sign_in, request, locati
 
         page.goto(reverse("inventory:lot-detail", args=[clinic.soon_lot.pk]))
         ledger = page.locator("table").last.inner_text()
-        assert "Used in a session" in ledger and "-2.5" in ledger and f"procedure {record.pk}" in ledger
+        assert "Used in a session" in ledger and "-2.5" in ledger and f"Session record {record.pk} · Amelia HART" in ledger
         snap(page, request, "lot-ledger")
 
         page.goto(reverse("courses:detail", args=[course.pk]))
-        assert page.get_by_text("1 of 6").first.is_visible()
+        expect(page.get_by_text("1 of 6").first).to_be_visible()

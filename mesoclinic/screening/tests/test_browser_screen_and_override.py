@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 from mesoclinic.catalog.tests.factories import default_catalog
 from mesoclinic.conftest import ARTIFACTS
@@ -36,8 +37,8 @@ def test_a_doctor_screens_the_patient_sees_not_eligible_pregnancy_and_overrides(
     page.get_by_role("heading", name="Why").wait_for()
     hair_scalp = page.get_by_role("row").filter(has_text="Hair meso — vitamin and amino-acid cocktail")
     assert "Not eligible — Pregnancy" in hair_scalp.inner_text()
-    assert page.get_by_text("Mesotherapy should be avoided during pregnancy").first.is_visible()
-    assert page.get_by_text("absolute contraindication").first.is_visible()
+    expect(page.get_by_text("Mesotherapy should be avoided during pregnancy").first).to_be_visible()
+    expect(page.get_by_text("absolute contraindication").first).to_be_visible()
     _shot(page, "screening_verdicts")
 
     page.get_by_role("link", name="Override Hair meso — vitamin and amino-acid cocktail at Scalp").click()
@@ -45,7 +46,7 @@ def test_a_doctor_screens_the_patient_sees_not_eligible_pregnancy_and_overrides(
     page.get_by_label("Clinical reason for the override").fill(REASON)
     page.get_by_role("button", name="Record override").click()
     page.get_by_text("Override recorded").wait_for()
-    assert page.get_by_text(f"“{REASON}”").first.is_visible()
+    expect(page.get_by_text(f"“{REASON}”").first).to_be_visible()
 
     page.goto(f"/patients/{amelia.pk}/")
     panel = page.locator("#screening")
