@@ -436,31 +436,11 @@ def appointments_for_day(
     return list(_filtered(rows, practitioner, room, device, include_cancelled))
 
 
-def appointments_for_week(
-    *,
-    scope: frozenset[int],
-    location: Location,
-    starting_on: date,
-    practitioner: User | None = None,
-    room: Room | None = None,
-    device: Device | None = None,
-    per_day_limit: int = 60,
-) -> dict[date, list[Appointment]]:
-    """Seven local days from `starting_on`, each with its first `per_day_limit` + 1 appointments
-    (seven bounded queries, whatever the size of the location)."""
-    if location.pk not in scope:
-        raise Location.DoesNotExist("location not in scope")
-    week: dict[date, list[Appointment]] = {}
-    for offset in range(7):
-        day = starting_on + timedelta(days=offset)
-        rows = _calendar_rows(location, location.start_of_day(day), location.start_of_day(day + timedelta(days=1)))
-        week[day] = list(_filtered(rows, practitioner, room, device, include_cancelled=False)[: per_day_limit + 1])
-    return week
-
-
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CalendarEntry:
-    """What a calendar shows of one appointment: plain values from one query (no model instances)."""
+    """What a calendar shows of one appointment: plain values from one query (no model instances).
+    Not frozen: a frozen dataclass sets each field through object.__setattr__, and a busy day
+    makes hundreds of these per page."""
 
     pk: int
     kind: str
@@ -499,12 +479,48 @@ CALENDAR_FIELDS = (
     "device_id",
     "patient__given_name",
     "patient__family_name",
-    "practitioner__first_name",
-    "practitioner__last_name",
-    "practitioner__username",
-    "room__name",
-    "device__model",
 )
+
+
+@dataclass(frozen=True)
+class ResourceNames:
+    """Names of a location's practitioners, rooms and devices that the caller has read already (the
+    calendar's filters), so the appointments query joins only the patient."""
+
+    people: dict[int, tuple[str, str]]  # id → (full name, last name)
+    rooms: dict[int, str]
+    devices: dict[int, str]  # id → model
+
+    @classmethod
+    def of(cls, *, people: Iterable[User] = (), rooms: Iterable[Room] = (), devices: Iterable[Device] = ()) -> ResourceNames:
+        return cls(
+            people={user.pk: _person(user.first_name, user.last_name, user.username) for user in people},
+            rooms={room.pk: room.name for room in rooms},
+            devices={device.pk: device.model for device in devices},
+        )
+
+    def completed(self, *, people: set[int], rooms: set[int], devices: set[int]) -> ResourceNames:
+        """These names plus any of the given ids they lack (a former member's old bookings): at most
+        three small queries, none when nothing is missing."""
+        missing_people, missing_rooms = people - self.people.keys(), rooms - self.rooms.keys()
+        missing_devices = devices - self.devices.keys()
+        found_people = dict(self.people)
+        if missing_people:
+            for pk, first, last, username in User.objects.filter(pk__in=missing_people).values_list(
+                "pk", "first_name", "last_name", "username"
+            ):
+                found_people[pk] = _person(first, last, username)
+        found_rooms = dict(self.rooms)
+        if missing_rooms:
+            found_rooms.update(Room.objects.filter(pk__in=missing_rooms).values_list("pk", "name"))
+        found_devices = dict(self.devices)
+        if missing_devices:
+            found_devices.update(Device.objects.filter(pk__in=missing_devices).values_list("pk", "model"))
+        return ResourceNames(people=found_people, rooms=found_rooms, devices=found_devices)
+
+
+def _person(first: str, last: str, username: str) -> tuple[str, str]:
+    return f"{first} {last}".strip() or username, last or username
 
 
 def calendar_entries(
@@ -517,9 +533,12 @@ def calendar_entries(
     room: Room | None = None,
     device: Device | None = None,
     limit: int | None = None,
+    names: ResourceNames | None = None,
 ) -> list[CalendarEntry]:
     """The calendar screens' read: appointments starting on local dates first_on..last_on, as plain
-    values (one query; `limit` bounds a busy location's day)."""
+    values (one query joining the patient; `limit` bounds a busy location's day). Practitioners',
+    rooms' and devices' names come from `names` (what the caller has read already), completed with
+    at most three small queries for ids it lacks."""
     if location.pk not in scope:
         raise Location.DoesNotExist("location not in scope")
     rows = Appointment.objects.filter(
@@ -530,9 +549,15 @@ def calendar_entries(
     )
     if limit is not None:
         values = values[:limit]
+    values = list(values)
+    known = (names or ResourceNames.of()).completed(
+        people={row[5] for row in values}, rooms={row[6] for row in values}, devices={row[7] for row in values if row[7] is not None}
+    )
+    people, room_names, device_names = known.people, known.rooms, known.devices
     zone = location.zone
     entries = []
-    for pk, kind, status, starts_at, ends_at, p_id, r_id, d_id, given, family, first, last, username, room_name, model in values:
+    for pk, kind, status, starts_at, ends_at, p_id, r_id, d_id, given, family in values:
+        full_name, last_name = people[p_id]
         entries.append(
             CalendarEntry(
                 pk=pk,
@@ -545,10 +570,10 @@ def calendar_entries(
                 device_id=d_id,
                 patient_given_name=given,
                 patient_family_name=family,
-                practitioner_name=f"{first} {last}".strip() or username,
-                practitioner_last_name=last or username,
-                room_name=room_name,
-                device_model=model or "",
+                practitioner_name=full_name,
+                practitioner_last_name=last_name,
+                room_name=room_names[r_id],
+                device_model=device_names.get(d_id, "") if d_id is not None else "",
             )
         )
     return entries

@@ -176,3 +176,17 @@ def test_the_week_view_caps_each_busy_day_and_links_to_the_day_view(client, clin
     body = client.get(reverse("scheduling:week"), {"location": clinic.location.pk, "on": "2026-03-03"}).content.decode()
     assert "(5+)" in body and "More on the day view" in body
     assert body.count('<li class="treatment">') == 5
+
+
+def test_a_former_practitioners_and_a_retired_rooms_bookings_keep_their_names(client, clinic):
+    """The calendar takes names from the filters' lists; bookings outside them are named all the same."""
+    AppointmentFactory(location=clinic.location, patient=clinic.patient, practitioner=clinic.nurse, room=clinic.room, starts_at=at(2, 10))
+    clinic.nurse.is_active = False
+    clinic.nurse.save(update_fields=["is_active"])
+    clinic.room.is_active = False
+    clinic.room.save(update_fields=["is_active"])
+    client.force_login(clinic.ctx.actor)
+    body = client.get(reverse("scheduling:day"), {"location": clinic.location.pk, "on": "2026-03-02"}).content.decode()
+    assert "Nadia Brooks" in body and clinic.room.name in body
+    week = client.get(reverse("scheduling:week"), {"location": clinic.location.pk, "on": "2026-03-02"}).content.decode()
+    assert "10:00</strong> HART, A. · Brooks" in week
