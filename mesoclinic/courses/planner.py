@@ -149,6 +149,7 @@ class CoursePlanner:
             patient_id=course.patient_id,
             exclude_appointment_ids=exclude,
             now=now,
+            members_only=True,  # qualified_practitioners() reads members of the location only
         )
         self.now = self.finder.now
         self.today = self.location.local(self.now).date()

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import BigIntegerField, Func, Q, QuerySet
 from django.utils import timezone
 
@@ -93,7 +94,10 @@ class SlotFinder:
         patient_id: int | None = None,
         exclude_appointment_ids: Iterable[int] = (),
         now: datetime | None = None,
+        members_only: bool = False,
     ) -> None:
+        """`members_only`: the caller has read `practitioner_ids` as members of `location` already
+        (the course planner's qualified practitioners), so they are not checked again."""
         self.location = location
         self.needs_device = needs_device
         self.patient_id = patient_id
@@ -101,10 +105,13 @@ class SlotFinder:
         self.now = now or timezone.now()
         self.queries_run = 0  # for tests and benchmarks
         policy = policy_for(location)
-        members = practitioners_at(location).values_list("id", flat=True)
-        if practitioner_ids is not None:
-            members = members.filter(id__in=list(practitioner_ids))
-        candidates = sorted(set(members))
+        if members_only and practitioner_ids is not None:
+            candidates = sorted(set(practitioner_ids))
+        else:
+            members = practitioners_at(location).values_list("id", flat=True)
+            if practitioner_ids is not None:
+                members = members.filter(id__in=list(practitioner_ids))
+            candidates = sorted(set(members))
         working: dict[int, dict[int, list[tuple[time, time]]]] = defaultdict(lambda: defaultdict(list))
         for user_id, weekday, starts_at, ends_at in WorkingHours.objects.filter(location=location, user_id__in=candidates).values_list(
             "user_id", "weekday", "starts_at", "ends_at"
@@ -139,6 +146,7 @@ class SlotFinder:
         self._intervals: dict[str, dict[int, list[Period]]] = {kind: defaultdict(list) for kind in BUSY_KINDS}
         self._dirty: set[tuple[str, int]] = set()
         self._seen: set[int] = set()
+        self._busy_sql: tuple[str, list[Any], dict[int, int]] | None = None
 
     # Loading -----------------------------------------------------------------------------------
 
@@ -183,25 +191,7 @@ class SlotFinder:
         start = self.location.start_of_day(first)
         end = self.location.start_of_day(last + timedelta(days=1))
         practitioners = self.availability.practitioners
-        whose = Q(location_id=self.location.pk) | Q(practitioner_id__in=practitioners)
-        if self.patient_id is not None:
-            whose |= Q(patient_id=self.patient_id)
-        rows = (
-            Appointment.objects.filter(whose, status__in=ACTIVE, starts_at__gte=start - MAX_SPAN, starts_at__lt=end, ends_at__gt=start)
-            .exclude(id__in=self.exclude_ids)
-            .order_by()
-            .values_list(
-                "id",
-                "location_id",
-                "practitioner_id",
-                "room_id",
-                "device_id",
-                "patient_id",
-                EpochSeconds("starts_at"),
-                EpochSeconds("resource_starts_at"),
-                EpochSeconds("ends_at"),
-            )
-        )
+        rows = self._busy_rows(start, end)
         practitioner_set = set(practitioners)
         location_id_here = self.location.pk
         for pk, location_id, practitioner_id, room_id, device_id, patient_id, starts, resource_starts, ends in rows:
@@ -219,6 +209,48 @@ class SlotFinder:
         self.queries_run += 1
         self._loaded.update(days_between(first, last))
         self._rebuild()
+
+    def _busy_query(self, *, read_from: datetime, end: datetime, start: datetime) -> QuerySet[Appointment, tuple[Any, ...]]:
+        whose = Q(location_id=self.location.pk) | Q(practitioner_id__in=self.availability.practitioners)
+        if self.patient_id is not None:
+            whose |= Q(patient_id=self.patient_id)
+        return (
+            Appointment.objects.filter(whose, status__in=ACTIVE, starts_at__gte=read_from, starts_at__lt=end, ends_at__gt=start)
+            .exclude(id__in=self.exclude_ids)
+            .order_by()
+            .values_list(
+                "id",
+                "location_id",
+                "practitioner_id",
+                "room_id",
+                "device_id",
+                "patient_id",
+                EpochSeconds("starts_at"),
+                EpochSeconds("resource_starts_at"),
+                EpochSeconds("ends_at"),
+            )
+        )
+
+    def _busy_rows(self, start: datetime, end: datetime) -> list[tuple[Any, ...]]:
+        """The rows of `_busy_query` for one span. The SQL is compiled once per finder and only the
+        three times change from one day to the next: building the query through the ORM each
+        time cost as much as running it (a course plan reads six to twelve days)."""
+        if self._busy_sql is None:
+            marks = [datetime(1901 + n, 1, 1, tzinfo=UTC) for n in range(3)]  # stand-ins, found again in the parameters
+            query = self._busy_query(read_from=marks[0], end=marks[1], start=marks[2])
+            sql, params = query.query.get_compiler(using=query.db).as_sql()
+            adapted = [connection.ops.adapt_datetimefield_value(mark) for mark in marks]
+            positions = {i: adapted.index(value) for i, value in enumerate(params) if value in adapted}
+            if sorted(positions.values()) != [0, 1, 2]:  # a backend that renders the times otherwise: no shortcut
+                return list(self._busy_query(read_from=start - MAX_SPAN, end=end, start=start))
+            self._busy_sql = (sql, list(params), positions)
+        sql, params, positions = self._busy_sql
+        values = [connection.ops.adapt_datetimefield_value(when) for when in (start - MAX_SPAN, end, start)]
+        for index, which in positions.items():
+            params[index] = values[which]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
 
     def _rebuild(self) -> None:
         """Re-merge only the busy sets that changed since the last search."""
