@@ -197,3 +197,21 @@ def test_a_six_session_plan_at_a_busy_location_takes_milliseconds(clinic, numbin
     assert len({s.starts_at for s in plan}) == 6
     assert all(s.device_id is not None for s in plan)
     assert elapsed < 0.5, f"planning took {elapsed * 1000:.0f} ms"
+
+
+def test_the_compiled_busy_read_matches_the_orm_query_for_each_day(clinic):
+    """The per-day read is compiled once and only its times are swapped: it must return exactly what
+    the ORM query returns for every day it is used on, on this database."""
+    kept = AppointmentFactory(location=clinic.location, practitioner=clinic.nurse, room=clinic.room, starts_at=at(3, 9))
+    AppointmentFactory(location=clinic.location, practitioner=clinic.doctor, room=clinic.room2, starts_at=at(4, 23, 50))  # ends next day
+    AppointmentFactory(location=clinic.location, practitioner=clinic.doctor, room=clinic.room2, starts_at=at(5, 10))
+    excluded = AppointmentFactory(location=clinic.location, practitioner=clinic.doctor, room=clinic.room, starts_at=at(5, 12))
+    finder = selectors.SlotFinder(location=clinic.location, patient_id=clinic.patient.pk, exclude_appointment_ids=[excluded.pk])
+    seen = set()
+    for day in (date(2026, 3, 3), date(2026, 3, 5), date(2026, 3, 4)):
+        start, end = clinic.location.start_of_day(day), clinic.location.start_of_day(day + timedelta(days=1))
+        compiled = sorted(finder._busy_rows(start, end))
+        assert finder._busy_sql is not None  # the shortcut, not the fallback
+        assert compiled == sorted(finder._busy_query(read_from=start - selectors.MAX_SPAN, end=end, start=start))
+        seen |= {row[0] for row in compiled}
+    assert kept.pk in seen and excluded.pk not in seen and len(seen) == 3
