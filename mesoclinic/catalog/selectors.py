@@ -59,9 +59,7 @@ def protocol_names(keys: set[str]) -> dict[str, str]:
 
 def protocol_name(key: str) -> str:
     """The protocol's name for display (one query), or the key itself when the catalog lacks it."""
-    if not key:
-        return ""
-    return Protocol.objects.filter(key=key).values_list("name", flat=True).first() or key
+    return protocol_names({key}).get(key, key)
 
 
 def aftercare_rule_for(area: Area) -> AftercareRule | None:

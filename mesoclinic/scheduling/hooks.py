@@ -17,7 +17,7 @@ The first provider that returns a dict (not None) decides.
 
 Appointment actions: an app adds a button to the appointment page (the procedures app: "Open the
 chart") by registering a function of (user, appointment) that returns an `AppointmentAction` or
-None. It must not query the database beyond what the appointment already holds.
+None. It runs on every appointment page: at most one small query, whatever the data.
 """
 
 from __future__ import annotations

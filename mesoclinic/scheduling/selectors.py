@@ -564,24 +564,29 @@ def calendar_entries(
     practitioner: User | None = None,
     room: Room | None = None,
     device: Device | None = None,
-    limit: int | None = None,
+    per_day: int | None = None,
     names: ResourceNames | None = None,
 ) -> list[CalendarEntry]:
     """The calendar screens' read: appointments starting on local dates first_on..last_on, as plain
-    values (one query joining the patient; `limit` bounds a busy location's day). Practitioners',
+    values, oldest first (one query joining the patient; with `per_day`, one query a day, each
+    limited to that many — a busy location's week holds ~1,800 appointments). Practitioners',
     rooms' and devices' names come from `names` (what the caller has read already), completed with
     at most three small queries for ids it lacks."""
     if location.pk not in scope:
         raise Location.DoesNotExist("location not in scope")
-    rows = Appointment.objects.filter(
-        location=location, starts_at__gte=location.start_of_day(first_on), starts_at__lt=location.start_of_day(last_on + timedelta(days=1))
-    )
-    values: Any = (
-        _filtered(rows, practitioner, room, device, include_cancelled=False).order_by("starts_at", "id").values_list(*CALENDAR_FIELDS)
-    )
-    if limit is not None:
-        values = values[:limit]
-    values = list(values)
+
+    def read(first: date, last: date) -> Any:
+        rows = Appointment.objects.filter(
+            location=location, starts_at__gte=location.start_of_day(first), starts_at__lt=location.start_of_day(last + timedelta(days=1))
+        )
+        return (
+            _filtered(rows, practitioner, room, device, include_cancelled=False).order_by("starts_at", "id").values_list(*CALENDAR_FIELDS)
+        )
+
+    if per_day is None:
+        values = list(read(first_on, last_on))
+    else:
+        values = [row for day in days_between(first_on, last_on) for row in read(day, day)[:per_day]]
     known = (names or ResourceNames.of()).completed(
         people={row[5] for row in values}, rooms={row[6] for row in values}, devices={row[7] for row in values if row[7] is not None}
     )
