@@ -42,18 +42,18 @@ import time_machine
 from django.core import mail
 from playwright.sync_api import expect
 
-from mesoclinic.accounts.roles import Role
 from mesoclinic.aftercare.models import AftercareHandout, FollowUp
 from mesoclinic.aftercare.tests.test_browser_aftercare_and_recall import render_pdf_page
 from mesoclinic.conftest import ARTIFACTS
 from mesoclinic.courses.models import Course
-from mesoclinic.courses.tests.factories import DeviceFactory, RoomFactory, hair, load_catalog, open_every_day, practitioner_at, qualify
+from mesoclinic.courses.tests.factories import DeviceFactory, RoomFactory, hair_clinic
 from mesoclinic.inventory.models import Lot
 from mesoclinic.messaging import delivery
 from mesoclinic.messaging.senders import LocmemSmsBackend
 from mesoclinic.patients.models import Patient
 from mesoclinic.patients.tests.screens import snap
 from mesoclinic.procedures.models import ProcedureRecord
+from mesoclinic.procedures.tests.browser_steps import chart_up_to_the_injections, record_mild_redness
 from mesoclinic.procedures.tests.factories import cartridge_lot, make_lot, product
 from mesoclinic.safety.models import AdverseEvent
 from mesoclinic.scheduling.models import Appointment
@@ -98,11 +98,7 @@ def test_one_patient_walks_the_golden_path_from_screening_to_lot_recall(
 
     with time_machine.travel(at(2, 8, 0), tick=False) as clock:
         # --- The clinic (the only set-up outside the screens) -----------------------------------
-        load_catalog()
-        open_every_day(location)
-        doctor = practitioner_at(location, role=Role.DOCTOR, first_name="Daniela", last_name="Ortega")
-        nurse = practitioner_at(location, first_name="Nadia", last_name="Brooks")
-        qualify(hair(), doctor, nurse)
+        doctor, nurse = hair_clinic(location)
         RoomFactory(location=location, name="Treatment room 1")
         RoomFactory(location=location, name="Treatment room 2")
         DeviceFactory(location=location, serial_number="DP4-LDN-001")
@@ -200,29 +196,7 @@ def test_one_patient_walks_the_golden_path_from_screening_to_lot_recall(
         assert record.appointment_id == first.pk  # the session booked in step 3
         expect(page.get_by_text("0 of 8")).to_be_visible()
 
-        rescreen = page.locator("#step-rescreen")
-        for radio in rescreen.locator("input[type=radio][value=no]").all():
-            radio.check()
-        rescreen.get_by_role("button", name="Record the re-screen").click()
-        page.locator("#step-rescreen .done-badge").wait_for()
-        page.get_by_label(re.compile("A signed consent form is on file")).check()
-        page.get_by_role("button", name="Confirm consent").click()
-        page.locator("#step-consent .done-badge").wait_for()
-        page.get_by_label(re.compile("Before-photos were taken")).check()
-        page.get_by_role("button", name="Confirm photos").click()
-        page.locator("#step-photos .done-badge").wait_for()
-
-        clock.move_to(at(3, 10, 0))  # numbing at 10:00: injections stay locked until 10:30
-        page.get_by_role("textbox", name="Numbing cream").fill("EMLA 5% cream")
-        page.get_by_role("button", name="Record numbing").click()
-        page.locator("#step-numbing .done-badge").wait_for()
-        assert "Injections unlock at 10:30" in page.locator("[data-countdown]").inner_text()
-        page.wait_for_function("document.querySelector('[data-remaining]').textContent.includes('left')")
-        page.get_by_label("The area was cleaned with an alcohol swab").check()
-        page.get_by_role("button", name="Confirm antisepsis").click()
-        page.locator("#step-antisepsis .done-badge").wait_for()
-        expect(page.locator("#step-treatment").get_by_text("Injections are locked")).to_be_visible()
-        assert not page.get_by_role("button", name="Save this area").is_visible()
+        chart_up_to_the_injections(page, clock, numbing_at=at(3, 10, 0))  # injections stay locked until 10:30
         shot("05-numbing-countdown")
 
         clock.move_to(at(3, 10, 31))
@@ -239,12 +213,7 @@ def test_one_patient_walks_the_golden_path_from_screening_to_lot_recall(
         area.get_by_role("button", name="Save this area").click()
         page.locator("#step-treatment .done-badge").wait_for()
         assert LOT in page.locator("#step-treatment article").inner_text()
-        reactions = page.locator("#step-reactions")
-        reactions.get_by_label("Redness", exact=True).check()
-        reactions.get_by_label("Redness: severity").select_option("mild")
-        reactions.get_by_role("button", name="Save the reactions").click()
-        page.locator("#step-reactions .done-badge").wait_for()
-        expect(page.get_by_text("7 of 8")).to_be_visible()
+        record_mild_redness(page)
         shot("05-ready-to-sign")
 
         clock.move_to(at(3, 10, 50))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mesoclinic.accounts.roles import Role
 from mesoclinic.catalog.models import Concern, Protocol, Technique
 from mesoclinic.catalog.services import load_default_catalog
 from mesoclinic.core import audit
@@ -40,6 +41,17 @@ def load_catalog():
 
 def hair() -> Protocol:
     return Protocol.objects.get(key="hair_cocktail")
+
+
+def hair_clinic(location):
+    """The browser walks' clinic: the default catalog, open every day, Dr Daniela Ortega and nurse
+    Nadia Brooks qualified for the hair protocol. Returns (doctor, nurse)."""
+    load_catalog()
+    open_every_day(location)
+    doctor = practitioner_at(location, role=Role.DOCTOR, first_name="Daniela", last_name="Ortega")
+    nurse = practitioner_at(location, first_name="Nadia", last_name="Brooks")
+    qualify(hair(), doctor, nurse)
+    return doctor, nurse
 
 
 def qualify(protocol: Protocol, *users) -> None:

@@ -10,13 +10,12 @@ from datetime import datetime
 import pytest
 import time_machine
 
-from mesoclinic.accounts.roles import Role
 from mesoclinic.courses.models import Course
 from mesoclinic.patients.tests.screens import snap
 from mesoclinic.scheduling.models import Appointment
 
 from .conftest import LONDON
-from .factories import DeviceFactory, PatientFactory, RoomFactory, hair, load_catalog, open_every_day, practitioner_at, qualify, screen
+from .factories import DeviceFactory, PatientFactory, RoomFactory, hair_clinic, screen
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,11 +29,7 @@ def clock():
 def test_a_doctor_prescribes_a_hair_course_and_the_receptionist_books_all_six_sessions(
     page, sign_in, location, receptionist, clock, request
 ):
-    load_catalog()
-    open_every_day(location)
-    doctor = practitioner_at(location, role=Role.DOCTOR, first_name="Daniela", last_name="Ortega")
-    nurse = practitioner_at(location, first_name="Nadia", last_name="Brooks")
-    qualify(hair(), doctor, nurse)
+    doctor, nurse = hair_clinic(location)
     RoomFactory(location=location, name="Treatment room 1")
     RoomFactory(location=location, name="Treatment room 2")
     DeviceFactory(location=location, serial_number="DP4-LDN-001")

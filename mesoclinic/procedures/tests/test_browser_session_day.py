@@ -15,13 +15,13 @@ import time_machine
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from mesoclinic.accounts.roles import Role
-from mesoclinic.courses.tests.factories import hair, load_catalog, qualify, screen
+from mesoclinic.courses.tests.factories import hair_clinic, screen
 from mesoclinic.inventory.models import Lot
 from mesoclinic.patients.tests.screens import snap
 from mesoclinic.procedures.models import ProcedureRecord
-from mesoclinic.scheduling.tests.factories import DeviceFactory, PatientFactory, RoomFactory, open_every_day, practitioner_at
+from mesoclinic.scheduling.tests.factories import DeviceFactory, PatientFactory, RoomFactory
 
+from .browser_steps import chart_up_to_the_injections, record_mild_redness
 from .conftest import LONDON, Clinic
 from .factories import book_hair_course, cartridge_lot, make_lot, product
 
@@ -31,11 +31,7 @@ DAY = date(2026, 3, 10)
 
 def test_a_nurse_charts_the_session_day_and_signs(page, sign_in, request, location, receptionist):
     with time_machine.travel(datetime(2026, 3, 9, 12, 0, tzinfo=LONDON), tick=False) as clock:
-        load_catalog()
-        open_every_day(location)
-        doctor = practitioner_at(location, role=Role.DOCTOR, first_name="Daniela", last_name="Ortega")
-        nurse = practitioner_at(location, first_name="Nadia", last_name="Brooks")
-        qualify(hair(), doctor, nurse)
+        doctor, nurse = hair_clinic(location)
         patient = PatientFactory(location=location, given_name="Amelia", family_name="Hart")
         screen(doctor, patient)
         clinic = Clinic(
@@ -63,33 +59,8 @@ def test_a_nurse_charts_the_session_day_and_signs(page, sign_in, request, locati
         record = ProcedureRecord.objects.get()
         expect(page.get_by_text("0 of 8")).to_be_visible()
 
-        # 1. Re-screen: every question "No".
-        rescreen = page.locator("#step-rescreen")
-        for radio in rescreen.locator("input[type=radio][value=no]").all():
-            radio.check()
-        rescreen.get_by_role("button", name="Record the re-screen").click()
-        page.locator("#step-rescreen .done-badge").wait_for()
-        # 2, 3. The placeholders.
-        page.get_by_label(re.compile("A signed consent form is on file")).check()
-        page.get_by_role("button", name="Confirm consent").click()
-        page.locator("#step-consent .done-badge").wait_for()
-        page.get_by_label(re.compile("Before-photos were taken")).check()
-        page.get_by_role("button", name="Confirm photos").click()
-        page.locator("#step-photos .done-badge").wait_for()
-        # 4. Numbing at 10:00: the countdown starts.
-        clock.move_to(datetime(2026, 3, 10, 10, 0, tzinfo=LONDON))
-        page.get_by_role("textbox", name="Numbing cream").fill("EMLA 5% cream")
-        page.get_by_role("button", name="Record numbing").click()
-        page.locator("#step-numbing .done-badge").wait_for()
-        assert "Injections unlock at 10:30" in page.locator("[data-countdown]").inner_text()
-        page.wait_for_function("document.querySelector('[data-remaining]').textContent.includes('left')")
-        # 5. Alcohol swab.
-        page.get_by_label("The area was cleaned with an alcohol swab").check()
-        page.get_by_role("button", name="Confirm antisepsis").click()
-        page.locator("#step-antisepsis .done-badge").wait_for()
-        # 6. Locked until 10:30.
-        expect(page.locator("#step-treatment").get_by_text("Injections are locked")).to_be_visible()
-        assert not page.get_by_role("button", name="Save this area").is_visible()
+        # 1–6. Re-screen, consent and photos (placeholders), numbing at 10:00, the swab: locked until 10:30.
+        chart_up_to_the_injections(page, clock, numbing_at=datetime(2026, 3, 10, 10, 0, tzinfo=LONDON))
         snap(page, request, "locked")
 
         clock.move_to(datetime(2026, 3, 10, 10, 31, tzinfo=LONDON))
@@ -113,12 +84,7 @@ def test_a_nurse_charts_the_session_day_and_signs(page, sign_in, request, locati
         page.locator("#step-treatment .done-badge").wait_for()
         assert "HRC-2501" in page.locator("#step-treatment article").inner_text()
         # 7. Reactions.
-        reactions = page.locator("#step-reactions")
-        reactions.get_by_label("Redness", exact=True).check()
-        reactions.get_by_label("Redness: severity").select_option("mild")
-        reactions.get_by_role("button", name="Save the reactions").click()
-        page.locator("#step-reactions .done-badge").wait_for()
-        expect(page.get_by_text("7 of 8")).to_be_visible()
+        record_mild_redness(page)
         snap(page, request, "ready-to-sign")
 
         # 8. Sign-off.
