@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from .times import local
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -52,7 +54,8 @@ class Location(models.Model):
         return zoneinfo.ZoneInfo(self.time_zone)
 
     def local(self, moment: datetime) -> datetime:
-        return moment.astimezone(self.zone)
+        """`moment` as this location's wall-clock time; templates show it as is (core/times.py)."""
+        return local(moment, self.zone)
 
     def start_of_day(self, day: date) -> datetime:
         """The aware instant at which `day` begins in this location (DST-safe)."""

@@ -41,8 +41,9 @@ def _event(appointment: Appointment, *, summary: str, description: str, stamp: d
     event = Event()
     event.add("uid", uid_for(appointment))
     event.add("dtstamp", stamp)
-    event.add("dtstart", appointment.starts_at)
-    event.add("dtend", appointment.ends_at)
+    zone = appointment.location.zone  # local times with TZID (and a VTIMEZONE): the clinic's wall clock
+    event.add("dtstart", appointment.starts_at.astimezone(zone))
+    event.add("dtend", appointment.ends_at.astimezone(zone))
     event.add("summary", summary)
     event.add("description", description)
     event.add("location", vText(f"{appointment.location.name}, {appointment.room.name}"))
@@ -71,6 +72,7 @@ def patient_ics(appointments: Iterable[Appointment], *, cancelled: bool = False)
         calendar.add_component(
             _event(appointment, summary=f"{what} — {location.name}", description=description, stamp=stamp, sequence=_sequence(appointment))
         )
+    calendar.add_missing_timezones()
     return calendar.to_ical().decode()
 
 
@@ -91,4 +93,5 @@ def practitioner_ics(appointments: Iterable[Appointment], *, name: str) -> str:
         calendar.add_component(
             _event(appointment, summary=summary, description="\n".join(details), stamp=stamp, sequence=_sequence(appointment))
         )
+    calendar.add_missing_timezones()
     return calendar.to_ical().decode()
