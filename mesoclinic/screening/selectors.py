@@ -19,6 +19,7 @@ from django.db.models import Q, QuerySet
 from mesoclinic.catalog.models import CatalogVersion, Protocol
 from mesoclinic.core import audit
 from mesoclinic.core.models import AuditEvent
+from mesoclinic.core.times import local_date
 from mesoclinic.patients.models import Patient
 
 from . import engine
@@ -89,7 +90,9 @@ class Eligibility:
             return "The patient's screening has expired: a doctor must screen them again."
         text = ", ".join(reason.condition for reason in self.reasons if reason.effect == self.status)
         if self.override is not None:
-            text += f" (overridden by a doctor on {self.override.overridden_at:%d %b %Y})"
+            at = self.override.overridden_at
+            on = local_date(at, self.screening.location) if self.screening is not None else at.date()
+            text += f" (overridden by a doctor on {on:%d %b %Y})"
         return f"{text.strip()}." if text else ""
 
 
@@ -132,7 +135,7 @@ def current_screening(patient: Patient | int) -> Screening | None:
     patient_id = patient if isinstance(patient, int) else patient.pk
     return (
         Screening.objects.filter(patient_id=patient_id, kind__in=STAFF_KINDS)
-        .select_related("catalog_version", "screened_by")
+        .select_related("catalog_version", "screened_by", "location")
         .defer("catalog_version__snapshot", "catalog_version__changes")
         .order_by("-screened_at", "-id")
         .first()
