@@ -53,6 +53,7 @@ class Consumable(models.Model):
         CARTRIDGE = "cartridge", "Dermapen cartridge"
         SYRINGE = "syringe", "Syringe"
         PRP_KIT = "prp_kit", "PRP preparation kit"
+        NUMBING = "numbing", "Topical anaesthetic (numbing cream)"
         OTHER = "other", "Other"
 
     key = models.SlugField(max_length=60, help_text=KEY_HELP)

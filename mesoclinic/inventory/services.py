@@ -9,7 +9,7 @@ or none is, and the caller's transaction is rolled back with it when a `StockErr
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -305,6 +305,67 @@ def take_stock(
                 kind=StockMovement.Kind.USED,
                 quantity=-amount,
                 on_hand_after=lot.on_hand,
+                reference_type=reference_type,
+                reference_id=str(reference_id),
+                patient_id=patient_id,
+            )
+            _audit_lot(
+                ctx,
+                lot,
+                action=AuditEvent.Action.UPDATE,
+                patient_id=patient_id,
+                detail={"movement": movement.pk, "kind": movement.kind, "reference": f"{reference_type}:{reference_id}"},
+            )
+            movements.append(movement)
+    return movements
+
+
+def correct_use(
+    *,
+    ctx: audit.AuditContext,
+    location: Location,
+    changes: Sequence[tuple[Lot, Decimal]],
+    new_lots: Collection[int],
+    reference_type: str,
+    reference_id: str,
+    patient_id: int,
+    on: date,
+    reason: str,
+) -> list[StockMovement]:
+    """Correct a session's use of stock after its record was amended: each (lot, signed quantity) is
+    given back (+) or taken (−) as a "count correction" movement pointing at the session, with the
+    amendment as its reason — all of them or none.
+
+    Locks the lots in primary-key order. A lot in `new_lots` (one the amendment names instead of the
+    charted one) must be of this location, not recalled and not expired on `on` (the session's day);
+    a lot taken from must hold the quantity.
+    """
+    if not reason.strip():
+        raise InvalidInput("Give the reason for the change.")
+    movements: list[StockMovement] = []
+    with transaction.atomic():
+        current = _locked([lot for lot, _quantity in changes])
+        amounts = [(current[lot.pk], _quantity_in(abs(quantity), current[lot.pk].unit).copy_sign(quantity)) for lot, quantity in changes]
+        totals: dict[int, Decimal] = defaultdict(Decimal)
+        for lot, amount in amounts:
+            if lot.location_id != location.pk:
+                raise WrongLocation(f"{_label(lot)} belongs to another location.", lot=lot)
+            if lot.pk in new_lots:
+                _check(lot, location=location, on=on)
+            totals[lot.pk] += amount
+        for lot_id, total in totals.items():
+            if total < 0:
+                _refuse_short(current[lot_id], -total)
+        for lot, amount in amounts:
+            lot.on_hand += amount
+            Lot.objects.filter(pk=lot.pk).update(on_hand=F("on_hand") + amount)
+            movement = _append(
+                ctx,
+                lot,
+                kind=StockMovement.Kind.ADJUSTED,
+                quantity=amount,
+                on_hand_after=lot.on_hand,
+                reason=reason.strip()[:300],
                 reference_type=reference_type,
                 reference_id=str(reference_id),
                 patient_id=patient_id,

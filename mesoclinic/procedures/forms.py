@@ -285,7 +285,14 @@ class AmendForm(forms.Form):
     target = forms.ChoiceField(
         label="What to amend", error_messages={"required": "Choose what to amend.", "invalid_choice": "Choose what to amend from the list."}
     )
-    new_value = forms.CharField(label="Corrected value", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    new_value = forms.CharField(
+        label="Corrected value",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="For a lot type its lot number (the product follows the lot); for a technique its name; for a device its serial number. "
+        "A lot, volume or count amendment also corrects the stock.",
+    )
     reason = _reason_field("Why", "Who, when and why are kept with the amendment; the signed value stays visible beside it.")
 
     def __init__(self, *args: Any, fields: list[AmendableField], **kwargs: Any) -> None:

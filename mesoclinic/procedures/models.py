@@ -87,6 +87,14 @@ class ProcedureRecord(models.Model):
     photos_confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     # 4. Numbing.
     numbing_product = models.CharField(max_length=160, blank=True, help_text="The numbing cream, as on the tube.")
+    numbing_lot = models.ForeignKey(
+        Lot,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="procedure_numbing",
+        help_text="The tube's lot (a topical anaesthetic in stock); the recall and adverse events trace it.",
+    )
     numbing_applied_at = models.DateTimeField(null=True, blank=True)
     numbing_recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     # 5. Antisepsis.
@@ -358,6 +366,10 @@ class Amendment(models.Model):
     label = models.CharField(max_length=200, help_text="What was amended, as shown to staff.")
     original_value = models.TextField(max_length=2000, blank=True, help_text="As signed (or as the previous amendment left it).")
     new_value = models.TextField(max_length=2000)
+    # For a field that points at another row (a lot, a technique, a device): the ids behind the values,
+    # so the recall finds a lot named by an amendment with one indexed query (docs/decisions/0021).
+    original_ref = models.BigIntegerField(null=True, blank=True, help_text="The id behind the replaced value (a lot, technique, device).")
+    new_ref = models.BigIntegerField(null=True, blank=True, help_text="The id behind the new value (a lot, technique, device).")
     reason = models.TextField(max_length=2000)
     amended_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     amended_at = models.DateTimeField()
@@ -368,6 +380,7 @@ class Amendment(models.Model):
             models.CheckConstraint(condition=~Q(reason=""), name="procedures_amendment_reason_present"),
             models.CheckConstraint(condition=~Q(field=""), name="procedures_amendment_field_present"),
         ]
+        indexes = [models.Index(fields=["field", "new_ref"], name="procedures_amendment_new_ref")]
 
     def __str__(self) -> str:
         return f"Amendment of {self.label} on record {self.record_id}"

@@ -2,7 +2,7 @@
 location where the session happens); another location's record does not exist for the caller.
 
 For other apps:
-    signed_records_for_lot(lot=…, scope=…)   # the recall search: every signed session that used a lot
+    records_for_lot(lot=…, scope=…)          # the recall search: every session (signed or not) that used a lot, as amended
     signed_record_detail(record)             # a signed record with its rows (aftercare composes from it)
     patient_sessions(patient=…, scope=…)     # the patient page panel
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -28,6 +27,7 @@ from mesoclinic.patients.models import Patient
 from mesoclinic.scheduling import selectors as scheduling_selectors
 from mesoclinic.scheduling.models import Appointment
 
+from . import amended
 from .amendments import AmendableField, amendable_fields
 from .models import Amendment, AreaTreatment, ConsumableUsage, ProcedureRecord, ProductUsage, PrpPreparation, Reaction, Step
 from .services import OBJECT_TYPE, missing_steps
@@ -47,6 +47,7 @@ def records_in_scope(scope: frozenset[int]) -> QuerySet[ProcedureRecord]:
         "appointment__room",
         "signed_by",
         "course_session",
+        "numbing_lot__consumable",
     )
 
 
@@ -88,8 +89,8 @@ def _treatments(record: ProcedureRecord) -> list[AreaTreatment]:
         AreaTreatment.objects.filter(record=record)
         .select_related("area", "technique", "device", "recorded_by")
         .prefetch_related(
-            Prefetch("product_usages", queryset=ProductUsage.objects.select_related("product", "lot").order_by("id")),
-            Prefetch("consumable_usages", queryset=ConsumableUsage.objects.select_related("consumable", "lot").order_by("id")),
+            Prefetch("product_usages", queryset=ProductUsage.objects.select_related("product", "lot__product").order_by("id")),
+            Prefetch("consumable_usages", queryset=ConsumableUsage.objects.select_related("consumable", "lot__consumable").order_by("id")),
         )
         .order_by("recorded_at", "id")
     )
@@ -352,31 +353,31 @@ class SignedRecord:
 
     @property
     def record_facts(self) -> list[Fact]:
-        return [
-            self._fact(Step.NUMBING, None, "numbing_product", "Numbing cream"),
-            self._fact(Step.SIGN_OFF, None, "notes", "Session notes"),
-        ]
+        facts = [self._fact(Step.NUMBING, None, "numbing_product", "Numbing cream")]
+        lot = self._fact(Step.NUMBING, None, "numbing_lot", "Numbing cream lot")
+        if lot.signed or lot.amended:
+            facts.append(lot)
+        facts.append(self._fact(Step.SIGN_OFF, None, "notes", "Session notes"))
+        return facts
 
     @property
     def treatment_facts(self) -> list[tuple[AreaTreatment, list[Fact]]]:
         rows = []
         for treatment in self.treatments:
             facts = [
-                Fact("Technique", treatment.technique.name, treatment.technique.name),
+                self._fact(Step.TREATMENT, treatment.pk, "technique", "Technique"),
                 self._fact(Step.TREATMENT, treatment.pk, "depth_mm", "Needle depth (mm)"),
                 self._fact(Step.TREATMENT, treatment.pk, "passes", "Passes"),
             ]
             if treatment.method == "dermapen":
                 facts.append(self._fact(Step.TREATMENT, treatment.pk, "dermapen_speed", "Dermapen speed"))
-                device = f"{treatment.device.model} #{treatment.device.serial_number}" if treatment.device else ""
-                facts.append(Fact("Device", device, device))
+                facts.append(self._fact(Step.TREATMENT, treatment.pk, "device", "Device"))
             for usage in treatment.product_usages.all():
-                text = f"{usage.product.name}, lot {usage.lot.lot_number} (expires {usage.lot.expires_on:%d %b %Y})"
-                facts.append(Fact("Product", text, text))
+                facts.append(self._fact(Step.TREATMENT, usage.pk, "lot", "Product and lot"))
                 facts.append(self._fact(Step.TREATMENT, usage.pk, "volume_ml", "Volume (ml)"))
             for item in treatment.consumable_usages.all():
-                text = f"{item.quantity} × {item.consumable.name}, lot {item.lot.lot_number}"
-                facts.append(Fact("Needles / cartridges", text, text))
+                facts.append(self._fact(Step.TREATMENT, item.pk, "consumable_lot", "Needles / cartridges"))
+                facts.append(self._fact(Step.TREATMENT, item.pk, "quantity", "Count"))
             facts.append(self._fact(Step.TREATMENT, treatment.pk, "notes", "Notes"))
             rows.append((treatment, facts))
         return rows
@@ -388,9 +389,15 @@ class SignedRecord:
             if reaction.kind == Reaction.Kind.NONE:
                 facts.append(Fact("Reactions", "None", "None"))
             else:
-                fact = self._fact(Step.REACTIONS, reaction.pk, "severity", reaction.get_kind_display())
-                facts.append(fact)
+                facts.append(self._fact(Step.REACTIONS, reaction.pk, "severity", reaction.get_kind_display()))
+                described = self._fact(Step.REACTIONS, reaction.pk, "description", f"{reaction.get_kind_display()}: description")
+                if described.signed or described.amended:
+                    facts.append(described)
         return facts
+
+    @property
+    def amended_fields(self) -> list[AmendableField]:
+        return [item for item in self.fields if item.amendments]
 
 
 def signed_record_detail(record: ProcedureRecord, *, with_course: bool = True) -> SignedRecord:
@@ -453,38 +460,6 @@ def sessions_for_day(*, ctx: audit.AuditContext, scope: frozenset[int], location
 
 # --- the recall search ---------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class LotUse:
-    """One use of a lot in a signed session: a product of a mixture, a consumable, or a PRP kit."""
-
-    record: ProcedureRecord
-    kind: str  # "product", "consumable" or "prp-kit"
-    item_name: str
-    quantity: Decimal
-    unit: str
-    area_name: str = ""
-
-    @property
-    def patient(self) -> Patient:
-        return self.record.patient
-
-
-def signed_records_for_lot(*, lot: Lot, scope: frozenset[int] | None) -> list[LotUse]:
-    """Every signed session that used `lot` — as a product (each product of a mixture has its own lot),
-    a needle or cartridge, or a PRP kit — oldest first. `scope` limits to the caller's locations (None:
-    every location, for an organisation-wide recall). Three queries whatever the data; no audit row
-    (the calling screen audits its own search)."""
-    related = ("record__patient__location", "record__location", "record__protocol", "record__practitioner")
-    signed = {"record__status": ProcedureRecord.Status.SIGNED}
-    if scope is not None:
-        signed["record__location_id__in"] = scope  # type: ignore[assignment]
-    uses: list[LotUse] = []
-    for usage in ProductUsage.objects.filter(lot=lot, **signed).select_related(*related, "product", "treatment__area"):
-        uses.append(LotUse(usage.record, "product", usage.product.name, usage.volume_ml, "ml", usage.treatment.area.name))
-    for item in ConsumableUsage.objects.filter(lot=lot, **signed).select_related(*related, "consumable", "treatment__area"):
-        uses.append(LotUse(item.record, "consumable", item.consumable.name, Decimal(item.quantity), "pieces", item.treatment.area.name))
-    for prp in PrpPreparation.objects.filter(kit_lot=lot, **signed).select_related(*related, "kit_lot__consumable"):
-        uses.append(LotUse(prp.record, "prp-kit", lot.item_name if lot.consumable_id else "PRP kit", Decimal(1), "pieces"))
-    uses.sort(key=lambda use: (use.record.signed_at or use.record.started_at, use.record.pk))
-    return uses
+# Every session (signed or still open) that used a lot, as amended: see `procedures.amended`.
+records_for_lot = amended.records_for_lot
+LotUse = amended.LotUse

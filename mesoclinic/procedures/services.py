@@ -929,46 +929,7 @@ def sign_procedure(*, ctx: audit.AuditContext, record: ProcedureRecord) -> Proce
 
 
 def amend_record(*, ctx: audit.AuditContext, record: ProcedureRecord, target: str, new_value: str, reason: str) -> Amendment:
-    """Correct a signed record: an Amendment row with who, when, why, what and the new value. The
-    signed values are never changed; the record shows them side by side with the amendments.
+    """Correct a signed record with an amendment (and its stock correction): see `procedures.amending`."""
+    from .amending import amend_record as amend
 
-    `target` is one of `amendable_fields(record)` keys (e.g. "treatment:12:depth_mm"). The new value
-    is checked like the original was (a depth within the bounds, a volume above 0, …).
-    Amendments do not move stock: a stock correction is an adjustment in the inventory.
-    """
-    from .amendments import amendable_fields  # the table of what may be amended, by section
-
-    actor = _require_at(ctx, "procedure.amend", "amend session records", record.location_id)
-    text = _reason(reason, "for the amendment")
-    with transaction.atomic():
-        current = _locked(record)
-        if current.status != Status.SIGNED:
-            raise StepOutOfOrder("Only a signed record is amended; an open record is simply charted again.")
-        fields = {field.key: field for field in amendable_fields(current)}
-        field = fields.get(target)
-        if field is None:
-            raise ChartRefused("Choose what to amend from the list.", errors={"target": "Choose what to amend."})
-        value, problem = field.clean(new_value, terms_of(current))
-        if problem:
-            raise ChartRefused(problem, errors={"new_value": problem})
-        if value == field.current:
-            raise ChartRefused("The new value is the same as the current one.", errors={"new_value": "Nothing would change."})
-        amendment = Amendment.objects.create(
-            record=current,
-            section=field.section,
-            target_id=field.target_id,
-            field=field.field,
-            label=field.label[:200],
-            original_value=field.current[:2000],
-            new_value=value[:2000],
-            reason=text,
-            amended_by=actor,
-            amended_at=timezone.now(),
-        )
-        _audit(
-            ctx,
-            current,
-            action=AuditEvent.Action.UPDATE,
-            detail={"amendment": amendment.pk, "section": field.section, "field": field.field},
-        )
-    return amendment
+    return amend(ctx=ctx, record=record, target=target, new_value=new_value, reason=reason)

@@ -20,7 +20,8 @@ from mesoclinic.core.models import AuditEvent, Location
 from mesoclinic.inventory.models import Lot
 from mesoclinic.patients.models import Patient
 from mesoclinic.procedures import selectors as procedures_selectors
-from mesoclinic.procedures.models import ProcedureRecord, ProductUsage
+from mesoclinic.procedures.amended import amended_usages_of_records
+from mesoclinic.procedures.models import ProcedureRecord
 
 from .models import AdverseEvent, AdverseEventProduct, RecallContact
 
@@ -201,6 +202,15 @@ class RecallSession:
         return self.record.patient
 
     @property
+    def signed(self) -> bool:
+        """A lot charted on a record not yet signed is in the patient's skin all the same."""
+        return self.record.is_signed
+
+    @property
+    def local_started_at(self) -> datetime:
+        return self.record.location.local(self.record.started_at)
+
+    @property
     def local_signed_at(self) -> datetime | None:
         return self.record.location.local(self.record.signed_at) if self.record.signed_at else None
 
@@ -228,11 +238,11 @@ def same_lot(lot: Lot, scope: frozenset[int]) -> QuerySet[Lot]:
 
 
 def recall_search(*, ctx: audit.AuditContext, scope: frozenset[int], lot: Lot, limit: int = RECALL_LIMIT) -> Recall:
-    """Every signed session in scope that received `lot` — the same lot number of the same item at any
+    """Every session in scope — signed, or charted and not yet signed — that received `lot` — the same lot number of the same item at any
     of the caller's locations — as a product on its own or in a mixture, as a consumable, or as a PRP
     kit, with the patient's contact details and whether they were contacted.
 
-    The uses come from `procedures.selectors.signed_records_for_lot` (three queries per stock lot
+    The uses come from `procedures.selectors.records_for_lot`, as amended (eight queries per stock lot
     row; one row per location that received the lot number). Then one query for the other products
     of each mixture, one for the contacts, one INSERT of an audit row per patient listed: the count
     does not grow with the number of sessions or patients.
@@ -241,9 +251,9 @@ def recall_search(*, ctx: audit.AuditContext, scope: frozenset[int], lot: Lot, l
     lot_ids = [item.pk for item in lots]
     sessions: dict[int, RecallSession] = {}
     for lot_row in lots:
-        for use in procedures_selectors.signed_records_for_lot(lot=lot_row, scope=scope):
+        for use in procedures_selectors.records_for_lot(lot=lot_row, scope=scope):
             session = sessions.setdefault(use.record.pk, RecallSession(record=use.record))
-            amount = f"{use.quantity.normalize():f} {use.unit}"
+            amount = f"{use.quantity.normalize():f} {use.unit}" if use.quantity is not None else ""
             session.lines.append(RecallLine(kind=use.kind, label=use.item_name, area=use.area_name, amount=amount, lot=lot_row))
     ordered = sorted(sessions.values(), key=lambda s: (s.record.signed_at or s.record.started_at, s.record.pk), reverse=True)
     truncated = len(ordered) > limit
@@ -253,12 +263,9 @@ def recall_search(*, ctx: audit.AuditContext, scope: frozenset[int], lot: Lot, l
     # Mixtures: the other products of the same area's solution, each with its own lot.
     partners: dict[tuple[int, str], list[str]] = {}
     if record_ids:
-        for other in (
-            ProductUsage.objects.filter(record_id__in=record_ids)
-            .exclude(lot_id__in=lot_ids)
-            .select_related("product", "lot", "treatment__area")
-            .order_by("record_id", "id")
-        ):
+        for other in amended_usages_of_records(record_ids):  # as amended: each product with the lot it has now
+            if other.lot_id in lot_ids:
+                continue
             partners.setdefault((other.record_id, other.treatment.area.name), []).append(
                 f"{other.product.name} (lot {other.lot.lot_number})"
             )

@@ -348,7 +348,8 @@ def recall_export(request: HttpRequest, lot_id: int) -> HttpResponse:
         detail={"format": "csv", "screen": "lot-recall", "patient_ids": sorted({s.record.patient_id for s in recall.sessions})},
     )
     header = [
-        "session_signed_at", "location", "practitioner", "protocol", "patient_record_number", "patient_name", "phone", "email",
+        "session_signed_at", "record_status", "session_started_at",
+        "location", "practitioner", "protocol", "patient_record_number", "patient_name", "phone", "email",
         "preferred_channel", "item", "kind", "area", "amount", "lot_number", "mixed_with", "contacted_at", "contacted_by", "contact_method",
     ]  # fmt: skip
     rows = []
@@ -358,6 +359,8 @@ def recall_export(request: HttpRequest, lot_id: int) -> HttpResponse:
             rows.append(
                 [
                     session.local_signed_at.isoformat() if session.local_signed_at else "",
+                    "signed" if session.signed else "not signed",
+                    session.local_started_at.isoformat(),
                     session.record.location.name,
                     session.record.practitioner.get_full_name(),
                     session.record.protocol.name,

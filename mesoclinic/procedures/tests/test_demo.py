@@ -10,7 +10,7 @@ from django.core.management import call_command
 from mesoclinic.courses.models import Course
 from mesoclinic.inventory.models import StockMovement
 from mesoclinic.procedures.models import ProcedureRecord
-from mesoclinic.procedures.selectors import signed_records_for_lot
+from mesoclinic.procedures.selectors import records_for_lot
 from mesoclinic.scheduling.models import Appointment
 
 pytestmark = pytest.mark.django_db
@@ -32,5 +32,5 @@ def test_the_small_demo_signs_a_few_sessions_with_their_stock():
         used = StockMovement.objects.filter(kind=StockMovement.Kind.USED, reference_type="procedure", reference_id=str(record.pk))
         assert used.count() == 2
         lot = record.product_usages.get().lot
-        assert record.pk in {use.record.pk for use in signed_records_for_lot(lot=lot, scope=None)}
+        assert record.pk in {use.record.pk for use in records_for_lot(lot=lot, scope=None)}
     assert "signed session records" in out.getvalue()

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from mesoclinic.procedures import services
-from mesoclinic.procedures.selectors import signed_records_for_lot
+from mesoclinic.procedures.selectors import records_for_lot
 
 from .conftest import TEN
 from .factories import kit_lot, no_reactions, prepare, product, treat
@@ -48,7 +48,7 @@ def test_every_signed_session_that_used_a_lot_is_found(clinic, clock, other_loca
     )
     still_open = prepare(clinic.nurse_ctx, clinic.record(at=day + timedelta(hours=5)))
 
-    uses = signed_records_for_lot(lot=clinic.medicine_lot, scope=frozenset({clinic.location.pk}))
+    uses = records_for_lot(lot=clinic.medicine_lot, scope=frozenset({clinic.location.pk}))
 
     assert [(use.record.pk, use.kind, use.quantity, use.area_name) for use in uses] == [
         (first.pk, "product", Decimal("0.50"), "Scalp"),
@@ -56,8 +56,8 @@ def test_every_signed_session_that_used_a_lot_is_found(clinic, clock, other_loca
     ]
     assert all(use.patient == clinic.patient for use in uses)
     assert still_open.pk not in {use.record.pk for use in uses}
-    assert [use.record.pk for use in signed_records_for_lot(lot=clinic.cartridge_lot, scope=None)] == [first.pk]
-    assert signed_records_for_lot(lot=clinic.medicine_lot, scope=frozenset({other_location.pk})) == []
+    assert [use.record.pk for use in records_for_lot(lot=clinic.cartridge_lot, scope=None)] == [first.pk]
+    assert records_for_lot(lot=clinic.medicine_lot, scope=frozenset({other_location.pk})) == []
 
 
 def test_a_prp_kit_lot_is_traced_to_its_session(clinic, clock):
@@ -80,5 +80,5 @@ def test_a_prp_kit_lot_is_traced_to_its_session(clinic, clock):
     )
     no_reactions(clinic.nurse_ctx, record)
     services.sign_procedure(ctx=clinic.nurse_ctx, record=record)
-    [use] = signed_records_for_lot(lot=kit, scope=None)
+    [use] = records_for_lot(lot=kit, scope=None)
     assert (use.record.pk, use.kind) == (record.pk, "prp-kit")

@@ -60,14 +60,16 @@ def test_it_finds_the_same_lot_number_at_every_location_of_the_manager_and_no_ot
     assert {s.record.pk for s in recall(manager_of(location), here).sessions} == {a.record.pk}
 
 
-def test_open_sessions_are_not_listed_and_consumable_lots_are(location, manager_of):
+def test_sessions_charted_but_not_signed_are_listed_as_not_signed_and_consumable_lots_are(location, manager_of):
     lot = lot_of(location, "hair_cocktail", lot_number="HC-5")
     signed = signed_session(location, areas={"scalp": [lot]})
-    signed_session(location, areas={"scalp": [lot]}, sign=False)  # a draft: not listed
+    open_ = signed_session(location, areas={"scalp": [lot]}, sign=False)  # charted, not signed: the lot is in the skin all the same
     needles = make_lot(location, consumable=Consumable.objects.create(key="needle-30g", name="Needle 30G", kind="needle"), lot_number="N-1")
     needle_session = signed_session(location, consumables={"scalp": [needles]})
     user = manager_of(location)
-    assert [s.record.pk for s in recall(user, lot).sessions] == [signed.record.pk]
+    found_sessions = {s.record.pk: s for s in recall(user, lot).sessions}
+    assert set(found_sessions) == {signed.record.pk, open_.record.pk}
+    assert found_sessions[signed.record.pk].signed and not found_sessions[open_.record.pk].signed
     [found] = recall(user, needles).sessions
     assert found.record.pk == needle_session.record.pk and found.lines[0].kind == "consumable"
 
@@ -88,7 +90,7 @@ def test_the_search_costs_the_same_for_2_and_12_sessions_and_audits_each_patient
     few = count()
     for _ in range(10):
         signed_session(location, areas={"scalp": [lot, medicine]})
-    assert count() == few <= 9  # the lot, its namesakes, sessions, lines, mixtures, contacts, adverse events, audit
+    assert count() == few <= 12  # the lot, its namesakes, each kind of use with its amendments, mixtures, contacts, events, audit
     rows = AuditEvent.objects.filter(object_type="lot", detail__screen="lot-recall")
     assert rows.filter(patient_id__isnull=False).values("patient_id").distinct().count() == 12
 
@@ -97,17 +99,22 @@ def test_the_recall_page_lists_contact_details_exports_csv_and_marks_patients_co
     lot = lot_of(location, "hair_cocktail", lot_number="HC-CSV")
     medicine = lot_of(location, "hair_loss_medicine_solution", lot_number="HM-CSV")
     session = signed_session(location, areas={"scalp": [lot, medicine]})
+    draft = signed_session(location, areas={"scalp": [lot]}, sign=False)
     patient = session.patient
     client.force_login(manager_of(location))
     page = client.get(f"/safety/recalls/lots/{lot.pk}/").content.decode()
     assert patient.full_name in page and patient.phone in page and patient.email in page and "in a mixture with" in page
+    assert page.count('<span class="badge">not signed</span>') == 1
 
     response = client.get(f"/safety/recalls/lots/{lot.pk}/export.csv")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert [(row["patient_record_number"], row["lot_number"], row["mixed_with"]) for row in rows] == [
-        (patient.record_number, "HC-CSV", "Hair-loss medicine for mesotherapy (lot HM-CSV)")
-    ]
+    assert sorted((row["patient_record_number"], row["record_status"], row["lot_number"], row["mixed_with"]) for row in rows) == sorted(
+        [
+            (patient.record_number, "signed", "HC-CSV", "Hair-loss medicine for mesotherapy (lot HM-CSV)"),
+            (draft.patient.record_number, "not signed", "HC-CSV", ""),
+        ]
+    )
     assert AuditEvent.objects.filter(action="export", object_type="lot", object_id=str(lot.pk)).count() == 1
 
     url = f"/safety/recalls/lots/{lot.pk}/patients/{patient.pk}/contacted/"
