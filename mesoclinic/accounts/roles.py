@@ -27,6 +27,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit.view": frozenset({Role.MANAGER, Role.ADMIN}),
     "location.manage": frozenset({Role.MANAGER, Role.ADMIN}),
     "catalog.edit": frozenset({Role.MEDICAL_DIRECTOR}),
+    # The second person on a catalog change that weakens a safety rule (never its author; decision 0022).
+    "catalog.approve": frozenset({Role.MEDICAL_DIRECTOR, Role.DOCTOR}),
     "catalog.view": frozenset({Role.DOCTOR, Role.NURSE, Role.MEDICAL_DIRECTOR}),
     "screening.view": frozenset({Role.DOCTOR, Role.NURSE, Role.MEDICAL_DIRECTOR}),
     "screening.screen": frozenset({Role.DOCTOR}),

@@ -36,7 +36,10 @@ from .models import (
 )
 
 FORMAT = "mesoclinic-catalog"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 1 files (before the safety-rule fields of decision 0022) still import: a field a file leaves
+# out keeps its current value, or the default for a new item.
+READABLE_VERSIONS = (1, 2)
 MAX_ITEMS_PER_SECTION = 1000
 
 
@@ -54,6 +57,7 @@ class Section:
     model: type[models.Model]
     fields: tuple[str, ...]  # scalar, foreign-key (by key) and many-to-many (by keys) fields, in JSON order
     label: str
+    deferred: tuple[str, ...] = ()  # fields referring within the section, applied after all its items
 
 
 SECTIONS: tuple[Section, ...] = (
@@ -93,7 +97,9 @@ SECTIONS: tuple[Section, ...] = (
             "sessions_max",
             "interval_min_days",
             "interval_max_days",
+            "uses_topical_anaesthetic",
             "numbing_minutes",
+            "early_start_role",
             "procedure_minutes",
             "uses_prp",
             "checkin_after_hours",
@@ -108,7 +114,9 @@ SECTIONS: tuple[Section, ...] = (
         ("key", "name", "area", "area_kind", "instruction", "duration_hours", "expected_effects", "is_active"),
         "aftercare rule",
     ),
-    Section("questions", Question, ("key", "text", "help_text", "answer_type", "rescreen", "position", "is_active"), "question"),
+    Section(
+        "questions", Question, ("key", "text", "help_text", "answer_type", "rescreen", "session_only", "position", "is_active"), "question"
+    ),
     Section(
         "contraindication_rules",
         ContraindicationRule,
@@ -130,7 +138,13 @@ SECTIONS: tuple[Section, ...] = (
         ),
         "contraindication rule",
     ),
-    Section("procedure_steps", ProcedureStep, ("key", "position", "name", "description", "is_active"), "procedure step"),
+    Section(
+        "procedure_steps",
+        ProcedureStep,
+        ("key", "position", "name", "description", "chart_step", "after_numbing_wait", "after_step", "min_minutes_after", "is_active"),
+        "procedure step",
+        deferred=("after_step", "min_minutes_after"),
+    ),
 )
 SECTION_BY_NAME = {section.name: section for section in SECTIONS}
 MODEL_SECTION = {section.model: section for section in SECTIONS}
@@ -276,9 +290,12 @@ def apply_catalog(data: Any) -> None:
         raise CatalogInvalid(["The file must hold one JSON object (a catalog export)."])
     if data.get("format") != FORMAT:
         raise CatalogInvalid([f"This is not a Mesoclinic catalog file (its “format” must be “{FORMAT}”)."])
-    if data.get("format_version") != FORMAT_VERSION:
+    if data.get("format_version") not in READABLE_VERSIONS:
         raise CatalogInvalid(
-            [f"This file uses catalog format version {data.get('format_version')!r}; this Mesoclinic reads version {FORMAT_VERSION}."]
+            [
+                f"This file uses catalog format version {data.get('format_version')!r}; "
+                f"this Mesoclinic reads versions {', '.join(map(str, READABLE_VERSIONS))}."
+            ]
         )
     unknown = sorted(set(data) - set(SECTION_BY_NAME) - {"format", "format_version", "fixture_version", "catalog_version", "exported_at"})
     if unknown:
@@ -297,6 +314,7 @@ def apply_catalog(data: Any) -> None:
         existing: dict[str, Any] = {obj.key: obj for obj in section.model._default_manager.all()}  # type: ignore[attr-defined]
         seen: dict[str, Any] = {}
         failed: set[str] = set()
+        later: list[tuple[Any, dict[str, Any], str]] = []  # references within the section (a step after a step): set once all exist
         for index, item in enumerate(items):
             where = f"{section.name}[{index}]"
             if not isinstance(item, dict):
@@ -316,6 +334,10 @@ def apply_catalog(data: Any) -> None:
                 errors.add(where, f"unknown field(s): {', '.join(extra)}.")
                 continue
             obj = existing.get(key) or section.model(key=key)
+            deferred = {name: item[name] for name in section.deferred if name in item}
+            if deferred:
+                item = {name: value for name, value in item.items() if name not in deferred}
+                later.append((obj, deferred, where))
             if _apply_item(section, obj, item, by_key, broken, where, errors):
                 seen[key] = obj
             else:
@@ -327,8 +349,39 @@ def apply_catalog(data: Any) -> None:
                 obj.save(update_fields=["is_active"])
         by_key[section.model] = seen  # only items in the file can be referred to
         broken[section.model] = failed
+        for obj, deferred, where in later:
+            if obj.key in seen:
+                _apply_deferred(section, obj, deferred, seen, where, errors)
     if errors.items:
         raise CatalogInvalid(errors.items)
+
+
+def _apply_deferred(section: Section, obj: Any, deferred: dict[str, Any], seen: dict[str, Any], where: str, errors: _Errors) -> None:
+    """Fields that refer to another item of the same section (a step after a step), set once every item exists."""
+    before = len(errors.items)
+    for name, value in deferred.items():
+        field = section.model._meta.get_field(name)
+        if isinstance(field, models.ForeignKey):
+            target = seen.get(value) if isinstance(value, str) else None
+            if value is not None and target is None:
+                errors.add(f"{where} › {name}", f"unknown key {str(value)[:60]!r}.")
+            elif target is not None and target.key == obj.key:
+                errors.add(f"{where} › {name}", "cannot refer to itself.")
+            else:
+                setattr(obj, name, target)
+        else:
+            ok, coerced = _coerce(field, value, f"{where} › {name}", errors)  # type: ignore[arg-type]
+            if ok:
+                setattr(obj, name, coerced)
+    if len(errors.items) > before:
+        return
+    try:
+        obj.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        for message in _validation_messages(error):
+            errors.add(where, message)
+        return
+    obj.save()
 
 
 def _apply_item(

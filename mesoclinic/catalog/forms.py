@@ -159,7 +159,9 @@ class ProtocolForm(CatalogForm):
             "sessions_max",
             "interval_min_days",
             "interval_max_days",
+            "uses_topical_anaesthetic",
             "numbing_minutes",
+            "early_start_role",
             "procedure_minutes",
             "uses_prp",
             "checkin_after_hours",
@@ -249,7 +251,7 @@ class AftercareRuleForm(CatalogForm):
 class QuestionForm(CatalogForm):
     class Meta:
         model = Question
-        fields = ("key", "text", "help_text", "rescreen", "position", "is_active")
+        fields = ("key", "text", "help_text", "rescreen", "session_only", "position", "is_active")
 
 
 class ContraindicationRuleForm(CatalogForm):
@@ -292,9 +294,21 @@ class ContraindicationRuleForm(CatalogForm):
 
 
 class ProcedureStepForm(CatalogForm):
+    after_step = LabelledChoice(queryset=ProcedureStep.objects.all(), required=False, help_text="A step that must come first.")
+
     class Meta:
         model = ProcedureStep
-        fields = ("key", "position", "name", "description", "is_active")
+        fields = (
+            "key",
+            "position",
+            "name",
+            "description",
+            "chart_step",
+            "after_numbing_wait",
+            "after_step",
+            "min_minutes_after",
+            "is_active",
+        )
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
 

@@ -21,6 +21,11 @@ from django.db.models import F, Q
 KEY_HELP = "A short, permanent identifier (lower case, digits, dashes or underscores). It cannot be changed later."
 DESCRIPTION_HELP = "Plain language a patient would understand."
 DEPTH_LIMIT_MM = Decimal("3.00")
+# Sane bounds for a protocol's course and numbing wait (decision 0022): a catalog edit cannot set them outside.
+MIN_NUMBING_MINUTES_WITH_CREAM = 10
+MAX_SESSIONS = 20
+MIN_INTERVAL_DAYS = 7
+MAX_INTERVAL_DAYS = 180
 DEPTH_VALIDATORS = [
     MinValueValidator(Decimal("0.01"), message="Depth must be more than 0 mm."),
     MaxValueValidator(DEPTH_LIMIT_MM, message="Depth must be at most 3 mm."),
@@ -225,12 +230,46 @@ class Protocol(models.Model):
     )
     areas: models.ManyToManyField[Area, Any] = models.ManyToManyField(Area, through="ProtocolArea", related_name="protocols")
     techniques: models.ManyToManyField[Technique, Any] = models.ManyToManyField(Technique, related_name="protocols")
-    sessions_min = models.PositiveSmallIntegerField(default=4, validators=[MinValueValidator(1), MaxValueValidator(52)])
-    sessions_max = models.PositiveSmallIntegerField(default=6, validators=[MinValueValidator(1), MaxValueValidator(52)])
-    interval_min_days = models.PositiveSmallIntegerField(default=21, validators=[MinValueValidator(1), MaxValueValidator(365)])
-    interval_max_days = models.PositiveSmallIntegerField(default=28, validators=[MinValueValidator(1), MaxValueValidator(365)])
+
+    class EarlyStart(models.TextChoices):
+        DOCTOR = "doctor", "Only a doctor"
+        CLINICIAN = "clinician", "A doctor or a nurse"
+        NOBODY = "nobody", "Nobody: the full numbing wait always applies"
+
+    sessions_min = models.PositiveSmallIntegerField(
+        default=4, validators=[MinValueValidator(1), MaxValueValidator(MAX_SESSIONS, message=f"At most {MAX_SESSIONS} sessions.")]
+    )
+    sessions_max = models.PositiveSmallIntegerField(
+        default=6, validators=[MinValueValidator(1), MaxValueValidator(MAX_SESSIONS, message=f"At most {MAX_SESSIONS} sessions.")]
+    )
+    interval_min_days = models.PositiveSmallIntegerField(
+        default=21,
+        validators=[
+            MinValueValidator(MIN_INTERVAL_DAYS, message=f"Sessions are at least {MIN_INTERVAL_DAYS} days apart."),
+            MaxValueValidator(MAX_INTERVAL_DAYS, message=f"At most {MAX_INTERVAL_DAYS} days."),
+        ],
+    )
+    interval_max_days = models.PositiveSmallIntegerField(
+        default=28,
+        validators=[
+            MinValueValidator(MIN_INTERVAL_DAYS, message=f"Sessions are at least {MIN_INTERVAL_DAYS} days apart."),
+            MaxValueValidator(MAX_INTERVAL_DAYS, message=f"At most {MAX_INTERVAL_DAYS} days."),
+        ],
+    )
+    uses_topical_anaesthetic = models.BooleanField(
+        "numbs the skin with a topical anaesthetic (cream) first",
+        default=True,
+        help_text=f"Then the numbing wait is at least {MIN_NUMBING_MINUTES_WITH_CREAM} minutes.",
+    )
     numbing_minutes = models.PositiveSmallIntegerField(
         default=30, validators=[MaxValueValidator(240)], help_text="Minimum wait after the numbing cream before injecting."
+    )
+    early_start_role = models.CharField(
+        "who may start injecting before the numbing wait is over",
+        max_length=10,
+        choices=EarlyStart.choices,
+        default=EarlyStart.DOCTOR,
+        help_text="Always with a written reason, audited.",
     )
     procedure_minutes = models.PositiveSmallIntegerField(
         default=30, validators=[MinValueValidator(5), MaxValueValidator(480)], help_text="Time in the room after numbing (for booking)."
@@ -266,6 +305,27 @@ class Protocol(models.Model):
                 name="catalog_protocol_procedure_minutes_positive",
                 violation_error_message="The procedure takes at least 5 minutes.",
             ),
+            models.CheckConstraint(
+                condition=Q(uses_topical_anaesthetic=False) | Q(numbing_minutes__gte=MIN_NUMBING_MINUTES_WITH_CREAM),
+                name="catalog_protocol_numbing_wait_with_cream",
+                violation_error_message=(
+                    f"A protocol that numbs the skin with a cream waits at least {MIN_NUMBING_MINUTES_WITH_CREAM} minutes before injecting."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(sessions_max__lte=MAX_SESSIONS)
+                & Q(interval_min_days__gte=MIN_INTERVAL_DAYS)
+                & Q(interval_max_days__lte=MAX_INTERVAL_DAYS),
+                name="catalog_protocol_course_in_bounds",
+                violation_error_message=(
+                    f"A course has at most {MAX_SESSIONS} sessions, {MIN_INTERVAL_DAYS} to {MAX_INTERVAL_DAYS} days apart."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(early_start_role__in=["doctor", "clinician", "nobody"]),
+                name="catalog_protocol_early_start_role_valid",
+                violation_error_message="Choose who may start injecting before the numbing wait is over.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -279,8 +339,25 @@ class Protocol(models.Model):
             errors["interval_max_days"] = (
                 f"The longest interval ({self.interval_max_days} days) cannot be shorter than the shortest ({self.interval_min_days} days)."
             )
+        if self.uses_topical_anaesthetic and self.numbing_minutes is not None and self.numbing_minutes < MIN_NUMBING_MINUTES_WITH_CREAM:
+            errors["numbing_minutes"] = (
+                f"This protocol numbs the skin with a cream: wait at least {MIN_NUMBING_MINUTES_WITH_CREAM} minutes before injecting."
+            )
         if errors:
             raise ValidationError(errors)
+
+    def may_start_early(self, role: str) -> bool:
+        """Whether a user of `role` may start injecting before the numbing wait is over (see early_start_role)."""
+        return may_start_early(self.early_start_role, role)
+
+
+EARLY_START_ROLES = {"doctor": frozenset({"doctor"}), "clinician": frozenset({"doctor", "nurse"}), "nobody": frozenset()}
+EARLY_START_STRICTNESS = {"clinician": 0, "doctor": 1, "nobody": 2}
+
+
+def may_start_early(setting: str, role: str) -> bool:
+    """The early-start setting of a protocol (its catalog value) allows `role`; an unknown setting allows nobody."""
+    return role in EARLY_START_ROLES.get(setting, frozenset())
 
 
 class ProtocolArea(models.Model):
@@ -462,7 +539,15 @@ class Question(models.Model):
     text = models.CharField(max_length=300, help_text="Asked as written, to the patient.")
     help_text = models.CharField(max_length=500, blank=True, help_text="Optional hint shown under the question.")
     answer_type = models.CharField(max_length=20, choices=AnswerType.choices, default=AnswerType.YES_NO_UNKNOWN)
-    rescreen = models.BooleanField(default=False, help_text="Also asked in the short re-screen before each session.")
+    rescreen = models.BooleanField(
+        "asked at every session", default=False, help_text="Also asked in the short re-screen before each session."
+    )
+    session_only = models.BooleanField(
+        "only at sessions",
+        default=False,
+        help_text="Asked only in the re-screen before a session (e.g. “since your last visit”), not in the full screening. "
+        "A doctor's override of its “yes” covers that session only.",
+    )
     position = models.PositiveSmallIntegerField(default=0, help_text="Order in the questionnaire (smallest first).")
     is_active = models.BooleanField(default=True)
 
@@ -473,10 +558,19 @@ class Question(models.Model):
             models.CheckConstraint(
                 condition=~Q(text=""), name="catalog_question_text_present", violation_error_message="Write the question."
             ),
+            models.CheckConstraint(
+                condition=Q(session_only=False) | Q(rescreen=True),
+                name="catalog_question_session_only_is_rescreen",
+                violation_error_message="A question asked only at sessions must be asked at every session.",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.text
+
+    def clean(self) -> None:
+        if self.session_only and not self.rescreen:
+            raise ValidationError({"rescreen": "A question asked only at sessions must be asked at every session."})
 
 
 class ContraindicationRule(models.Model):
@@ -545,20 +639,58 @@ class ContraindicationRule(models.Model):
 
 
 class ProcedureStep(models.Model):
-    """A step of every session (numbing, alcohol swab, micro-injections): the chart turns them into a checklist."""
+    """A step of every session (numbing, alcohol swab, micro-injections): the chart turns them into a checklist.
+
+    `chart_step` ties the step to the chart's action; the timing rules (`after_numbing_wait`,
+    `after_step` + `min_minutes_after`) are enforced by the chart when that action is recorded.
+    """
+
+    class ChartStep(models.TextChoices):
+        NUMBING = "numbing", "Numbing cream"
+        ANTISEPSIS = "antisepsis", "Antisepsis (alcohol swab)"
+        INJECTIONS = "injections", "Injections (treated areas)"
 
     key = models.SlugField(max_length=60, help_text=KEY_HELP)
     position = models.PositiveSmallIntegerField(default=0)
     name = models.CharField(max_length=120)
     description = models.TextField(max_length=2000, help_text=DESCRIPTION_HELP)
+    chart_step = models.CharField(
+        max_length=20, choices=ChartStep.choices, blank=True, help_text="The chart action this step is (empty: shown for information)."
+    )
+    after_numbing_wait = models.BooleanField(
+        "not before the numbing wait is over", default=False, help_text="The chart refuses the step until the protocol's wait has passed."
+    )
+    after_step = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", help_text="A step that must come first."
+    )
+    min_minutes_after = models.PositiveSmallIntegerField(
+        "minutes after that step",
+        default=0,
+        validators=[MaxValueValidator(240)],
+        help_text="At least this many minutes after that step (1 = not in the same minute).",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["position", "key"]
-        constraints = [_key_unique("procedurestep"), _described("procedurestep")]
+        constraints = [
+            _key_unique("procedurestep"),
+            _described("procedurestep"),
+            models.CheckConstraint(
+                condition=Q(after_step__isnull=False) | Q(min_minutes_after=0),
+                name="catalog_procedurestep_wait_needs_step",
+                violation_error_message="Choose the step the minutes are counted from.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.after_step_id is None and self.min_minutes_after:
+            raise ValidationError({"after_step": "Choose the step the minutes are counted from."})
+        if self.pk is not None and self.after_step_id == self.pk:
+            raise ValidationError({"after_step": "A step cannot come after itself."})
 
 
 class CatalogVersion(models.Model):
@@ -571,6 +703,15 @@ class CatalogVersion(models.Model):
     snapshot = models.JSONField(help_text="The whole catalog in the export format.")
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the snapshot.")
     changes = models.JSONField(default=list, blank=True, help_text="What changed since the previous version.")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="For a change that weakened a safety rule: the second person who approved it.",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-number"]
@@ -581,3 +722,56 @@ class CatalogVersion(models.Model):
 
     def __str__(self) -> str:
         return f"Catalog version {self.number}"
+
+
+class CatalogProposal(models.Model):
+    """A catalog change that weakens a safety rule, held until a second person approves or rejects it.
+
+    It holds the whole catalog as it would be (`snapshot`, the export format) and the diff from the
+    version it was made from (`base_version`). Approval applies the snapshot in a catalog edit — only
+    while the catalog is still at `base_version` — and writes the version with both names.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a second approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    base_version = models.ForeignKey(CatalogVersion, on_delete=models.PROTECT, related_name="+")
+    snapshot = models.JSONField(help_text="The whole catalog as it would be, in the export format.")
+    changes = models.JSONField(default=list, help_text="What would change (the diff from the base version).")
+    weakenings = models.JSONField(default=list, help_text="The safety rules the change weakens, one sentence each.")
+    note = models.CharField(max_length=300, blank=True)
+    source = models.CharField(max_length=20, default="edit", help_text="edit or import.")
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=300, blank=True)
+    version = models.ForeignKey(
+        CatalogVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="The version it became."
+    )
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "approved", "rejected"]), name="catalog_catalogproposal_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_by__isnull=True, decided_at__isnull=True, version__isnull=True)
+                | Q(status="approved", decided_by__isnull=False, decided_at__isnull=False, version__isnull=False)
+                | Q(status="rejected", decided_by__isnull=False, decided_at__isnull=False, version__isnull=True),
+                name="catalog_catalogproposal_decision_complete",
+                violation_error_message="A decided change names who decided, when, and (if approved) the version it became.",
+            ),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("proposed_by")),
+                name="catalog_catalogproposal_second_person",
+                violation_error_message="A change that weakens a safety rule needs a second person: its author cannot approve it.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Proposed catalog change {self.pk} ({self.get_status_display()})"

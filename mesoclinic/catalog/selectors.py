@@ -35,7 +35,7 @@ def versions(*, before: int | None = None, limit: int = 50) -> list[CatalogVersi
 
 
 def version_by_number(number: int) -> CatalogVersion:
-    return CatalogVersion.objects.select_related("created_by").get(number=number)
+    return CatalogVersion.objects.select_related("created_by", "approved_by").get(number=number)
 
 
 def active_protocols() -> QuerySet[Protocol]:

@@ -1,6 +1,10 @@
 """Every write to the catalog. Each edit runs in `catalog_edit()`: one transaction that makes the change,
 checks the catalog-wide invariants, writes a new CatalogVersion with the snapshot and what changed,
 and writes its audit row. An edit that breaks an invariant leaves nothing behind.
+
+An edit that weakens a safety rule (`weakening.weakenings`) does not take effect: its change is
+rolled back and held as a pending CatalogProposal until a second person approves it
+(`catalog.approvals`, decision 0022).
 """
 
 from __future__ import annotations
@@ -14,17 +18,19 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 
 from mesoclinic.core import audit
 from mesoclinic.core.models import AuditEvent
 from mesoclinic.core.models import Sequence as CoreSequence
 from mesoclinic.core.services import take_numbers
 
-from . import exchange
+from . import exchange, weakening
 from .exchange import AreaGuidance, CatalogInvalid, IngredientDose
 from .models import (
     AftercareRule,
     Area,
+    CatalogProposal,
     CatalogVersion,
     Concern,
     ContraindicationRule,
@@ -46,6 +52,7 @@ __all__ = [
     "Saved",
     "catalog_edit",
     "import_catalog",
+    "import_or_propose",
     "load_default_catalog",
     "save_item",
     "save_protocol",
@@ -76,12 +83,14 @@ class Edit:
 
     note: str
     version: CatalogVersion | None = None
+    proposal: CatalogProposal | None = None  # the change weakened a safety rule: held for a second approval
 
 
 @dataclass(frozen=True)
 class Saved:
     item: Any
     version: CatalogVersion | None
+    proposal: CatalogProposal | None = None
 
 
 def _latest_version() -> CatalogVersion | None:
@@ -140,13 +149,28 @@ def validate_catalog() -> list[str]:
     return errors
 
 
+class _HeldForApproval(Exception):
+    def __init__(self, snapshot: dict[str, Any], changes: list[dict[str, Any]], weakened: list[str]) -> None:
+        super().__init__("held for approval")
+        self.snapshot, self.changes, self.weakened = snapshot, changes, weakened
+
+
 @contextmanager
-def catalog_edit(*, ctx: audit.AuditContext, note: str = "", expected_version: int | None = None, source: str = "edit") -> Iterator[Edit]:
+def catalog_edit(
+    *,
+    ctx: audit.AuditContext,
+    note: str = "",
+    expected_version: int | None = None,
+    source: str = "edit",
+    approval: CatalogProposal | None = None,
+) -> Iterator[Edit]:
     """Run a catalog change as one transaction ending in a new CatalogVersion (and its audit row).
 
     Edits are serialised by a row lock; with `expected_version`, an edit started from an older
     version is refused with CatalogConflict instead of silently overwriting someone else's change.
-    Raises CatalogInvalid (and rolls back) when the result breaks an invariant.
+    Raises CatalogInvalid (and rolls back) when the result breaks an invariant. A change that
+    weakens a safety rule is rolled back and held as `edit.proposal` (pending), unless it is the
+    application of an `approval` (then the version names its author and its approver).
     """
     edit = Edit(note=note.strip()[:300])
     with transaction.atomic():
@@ -156,41 +180,90 @@ def catalog_edit(*, ctx: audit.AuditContext, note: str = "", expected_version: i
         if expected_version is not None and previous is not None and previous.number != expected_version:
             raise CatalogConflict(expected_version, previous.number)
         try:
-            yield edit
-        except IntegrityError as error:  # the database's constraints are the last guard; name what broke
-            raise CatalogInvalid([integrity_message(error)]) from error
-        errors = validate_catalog()
-        if errors:
-            raise CatalogInvalid(errors)
-        snapshot = exchange.export_catalog()
-        digest = exchange.fingerprint(snapshot)
-        if previous is not None and previous.fingerprint == digest:
-            return  # nothing changed: no new version
-        changes = exchange.diff_snapshots(previous.snapshot if previous else None, snapshot)
-        number = take_numbers(VERSION_SEQUENCE, 1)[0]
-        if previous is not None and number <= previous.number:  # the sequence was reset: follow the table
-            number = previous.number + 1
-        edit.version = CatalogVersion.objects.create(
-            number=number,
-            created_by=ctx.actor,
-            note=edit.note or _describe(changes),
-            snapshot=snapshot,
-            fingerprint=digest,
-            changes=changes,
-        )
-        audit.record(
-            ctx,
-            action=AuditEvent.Action.CREATE if previous is None else AuditEvent.Action.UPDATE,
-            object_type="catalog-version",
-            object_id=number,
-            detail={
-                "version": number,
-                "previous": previous.number if previous else None,
-                "source": source,
-                "changes": len(changes),
-                "items": [f"{change['section']}:{change['key']}" for change in changes[:50]],
-            },
-        )
+            with transaction.atomic():  # a savepoint: a weakening change is undone here and held instead
+                try:
+                    yield edit
+                except IntegrityError as error:  # the database's constraints are the last guard; name what broke
+                    raise CatalogInvalid([integrity_message(error)]) from error
+                errors = validate_catalog()
+                if errors:
+                    raise CatalogInvalid(errors)
+                snapshot = exchange.export_catalog()
+                digest = exchange.fingerprint(snapshot)
+                if previous is not None and previous.fingerprint == digest:
+                    return  # nothing changed: no new version
+                changes = exchange.diff_snapshots(previous.snapshot if previous else None, snapshot)
+                weakened = weakening.weakenings(previous.snapshot if previous else None, snapshot)
+                if weakened and approval is None:
+                    raise _HeldForApproval(snapshot, changes, weakened)
+                _write_version(ctx, edit, previous, snapshot, digest, changes, source, approval)
+        except _HeldForApproval as held:
+            assert previous is not None  # the first version weakens nothing
+            edit.proposal = _hold(ctx, edit, previous, held, source)
+
+
+def _write_version(
+    ctx: audit.AuditContext,
+    edit: Edit,
+    previous: CatalogVersion | None,
+    snapshot: dict[str, Any],
+    digest: str,
+    changes: list[dict[str, Any]],
+    source: str,
+    approval: CatalogProposal | None,
+) -> None:
+    number = take_numbers(VERSION_SEQUENCE, 1)[0]
+    if previous is not None and number <= previous.number:  # the sequence was reset: follow the table
+        number = previous.number + 1
+    edit.version = CatalogVersion.objects.create(
+        number=number,
+        created_by=approval.proposed_by if approval is not None else ctx.actor,
+        approved_by=ctx.actor if approval is not None else None,
+        approved_at=timezone.now() if approval is not None else None,
+        note=edit.note or _describe(changes),
+        snapshot=snapshot,
+        fingerprint=digest,
+        changes=changes,
+    )
+    detail: dict[str, Any] = {
+        "version": number,
+        "previous": previous.number if previous else None,
+        "source": source,
+        "changes": len(changes),
+        "items": [f"{change['section']}:{change['key']}" for change in changes[:50]],
+    }
+    if approval is not None:
+        detail["proposal"] = approval.pk
+    audit.record(
+        ctx,
+        action=AuditEvent.Action.CREATE if previous is None else AuditEvent.Action.UPDATE,
+        object_type="catalog-version",
+        object_id=number,
+        detail=detail,
+    )
+
+
+def _hold(ctx: audit.AuditContext, edit: Edit, previous: CatalogVersion, held: _HeldForApproval, source: str) -> CatalogProposal:
+    if ctx.actor is None:
+        raise CatalogInvalid(["A change that weakens a safety rule needs a named author and a second person's approval."])
+    proposal = CatalogProposal.objects.create(
+        base_version=previous,
+        snapshot=held.snapshot,
+        changes=held.changes,
+        weakenings=held.weakened,
+        note=edit.note or _describe(held.changes),
+        source=source,
+        proposed_by=ctx.actor,
+        proposed_at=timezone.now(),
+    )
+    audit.record(
+        ctx,
+        action=AuditEvent.Action.CREATE,
+        object_type="catalog-proposal",
+        object_id=proposal.pk,
+        detail={"base_version": previous.number, "source": source, "weakens": len(held.weakened), "changes": len(held.changes)},
+    )
+    return proposal
 
 
 def integrity_message(error: IntegrityError) -> str:
@@ -246,7 +319,7 @@ def save_item(
         obj.save()
         for name, targets in (related or {}).items():
             getattr(obj, name).set(list(targets))
-    return Saved(item=obj, version=edit.version)
+    return Saved(item=obj, version=edit.version, proposal=edit.proposal)
 
 
 def save_protocol(
@@ -273,14 +346,20 @@ def save_protocol(
         exchange.set_protocol_ingredients(protocol, list(ingredients), where=protocol.name, errors=errors)
         if errors:
             raise CatalogInvalid(errors)
-    return Saved(item=protocol, version=edit.version)
+    return Saved(item=protocol, version=edit.version, proposal=edit.proposal)
 
 
 def import_catalog(*, ctx: audit.AuditContext, data: Any, note: str = "", expected_version: int | None = None) -> CatalogVersion | None:
-    """Replace the catalog with `data` (the export format). Returns the new version, or None if nothing changed."""
+    """Replace the catalog with `data` (the export format). Returns the new version, or None if nothing changed
+    or the file weakens a safety rule (then see `import_or_propose`)."""
+    return import_or_propose(ctx=ctx, data=data, note=note, expected_version=expected_version).version
+
+
+def import_or_propose(*, ctx: audit.AuditContext, data: Any, note: str = "", expected_version: int | None = None) -> Edit:
+    """Import `data`; the result has the new `version`, or the pending `proposal` when the file weakens a safety rule."""
     with catalog_edit(ctx=ctx, note=note or "Imported from a file", expected_version=expected_version, source="import") as edit:
         exchange.apply_catalog(data)
-    return edit.version
+    return edit
 
 
 def read_fixture(path: Path = DEFAULT_FIXTURE) -> dict[str, Any]:

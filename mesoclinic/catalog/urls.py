@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import approval_views, views
 
 app_name = "catalog"
 urlpatterns = [
@@ -10,6 +10,10 @@ urlpatterns = [
     path("versions/<int:number>/download/", views.version_download, name="version-download"),
     path("export/", views.export, name="export"),
     path("import/", views.import_view, name="import"),
+    path("changes/", approval_views.proposal_list, name="proposal-list"),
+    path("changes/<int:pk>/", approval_views.proposal_detail, name="proposal-detail"),
+    path("changes/<int:pk>/approve/", approval_views.proposal_decide, {"decision": "approve"}, name="proposal-approve"),
+    path("changes/<int:pk>/reject/", approval_views.proposal_decide, {"decision": "reject"}, name="proposal-reject"),
 ]
 for page in views.PAGES:
     urlpatterns += [

@@ -20,8 +20,8 @@ from mesoclinic.accounts.decorators import require
 from mesoclinic.core import audit
 from mesoclinic.core.models import AuditEvent
 
+from . import approvals, selectors, services
 from . import forms as catalog_forms
-from . import selectors, services
 from .exchange import SECTIONS
 from .models import (
     AftercareRule,
@@ -38,6 +38,10 @@ from .models import (
 )
 
 VERSION_PAGE = 50
+HELD_MESSAGE = (
+    "This change weakens a safety rule, so it has not taken effect: it waits for a second person "
+    "(another medical director or a doctor) to approve it."
+)
 
 
 @dataclass(frozen=True)
@@ -224,6 +228,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "version": version,
         "counts": counts,
         "gaps": selectors.areas_without_aftercare(),
+        "pending": approvals.pending_proposals(),
         "can_edit": _can_edit(request),
     }
     return render(request, "catalog/overview.html", context)
@@ -348,6 +353,9 @@ def item_edit(request: HttpRequest, section: str, pk: int | None = None) -> Http
     except (services.CatalogInvalid, services.CatalogConflict) as error:
         _invalid(form, error)
         return render(request, "catalog/item_form.html", {**context, "has_errors": True}, status=409)
+    if saved.proposal is not None:
+        messages.warning(request, HELD_MESSAGE)
+        return redirect("catalog:proposal-detail", pk=saved.proposal.pk)
     if saved.version is not None:
         messages.success(request, f"Saved. The catalog is now version {saved.version.number}.")
     else:
@@ -435,7 +443,7 @@ def import_view(request: HttpRequest) -> HttpResponse:
         form.add_error("file", f"The file is not valid JSON ({str(error)[:120]}).")
         return render(request, "catalog/import.html", context, status=400)
     try:
-        version = services.import_catalog(
+        edit = services.import_or_propose(
             ctx=audit.context_from_request(request),
             data=data,
             note=form.cleaned_data.get("change_note", ""),
@@ -447,6 +455,10 @@ def import_view(request: HttpRequest) -> HttpResponse:
     except services.CatalogInvalid as error:
         context["errors"] = error.errors
         return render(request, "catalog/import.html", context, status=400)
+    if edit.proposal is not None:
+        messages.warning(request, HELD_MESSAGE)
+        return redirect("catalog:proposal-detail", pk=edit.proposal.pk)
+    version = edit.version
     if version is None:
         messages.info(request, "The file matches the current catalog: nothing changed.")
         return redirect("catalog:overview")

@@ -48,6 +48,7 @@ def protocol_form_data(protocol: Any, **overrides: Any) -> dict[str, Any]:
             "interval_min_days",
             "interval_max_days",
             "numbing_minutes",
+            "early_start_role",
             "procedure_minutes",
             "checkin_after_hours",
             "position",
@@ -57,6 +58,8 @@ def protocol_form_data(protocol: Any, **overrides: Any) -> dict[str, Any]:
         data["key"] = protocol.key
     if protocol.uses_prp:
         data["uses_prp"] = "on"
+    if protocol.uses_topical_anaesthetic:
+        data["uses_topical_anaesthetic"] = "on"
     if protocol.is_active:
         data["is_active"] = "on"
     data["concerns"] = [c.pk for c in protocol.concerns.all()] if protocol.pk else []

@@ -144,7 +144,7 @@ def test_loading_twice_keeps_one_version():
     first = default_catalog()
     second = default_catalog()
     assert first.pk == second.pk and CatalogVersion.objects.count() == 1
-    assert first.number == 1 and "fixture version 1" in first.note
+    assert first.number == 1 and "fixture version 2" in first.note
 
 
 def test_the_fixture_is_exactly_what_the_catalog_exports():

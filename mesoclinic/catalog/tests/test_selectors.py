@@ -35,8 +35,8 @@ def test_the_aftercare_rule_for_an_area_prefers_a_rule_for_that_area(catalog, me
     scalp, cheeks, body = (Area.objects.get(key=key) for key in ("scalp", "cheeks", "body"))
     assert selectors.aftercare_rule_for(scalp).duration_hours == 24
     assert selectors.aftercare_rule_for(cheeks).duration_hours == 72
-    assert selectors.aftercare_rule_for(body) is None
-    assert [area.key for area in selectors.areas_without_aftercare()] == ["body"]
+    assert selectors.aftercare_rule_for(body).key == "body_aftercare"
+    assert selectors.areas_without_aftercare() == []
     services.save_item(
         ctx=director_ctx(medical_director),
         model=AftercareRule,
