@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from mesoclinic.catalog.models import Ingredient
 from mesoclinic.core.models import Location
 
 from .models import Patient
@@ -13,6 +14,15 @@ from .services import EDITABLE_FIELDS
 
 
 class PatientForm(forms.ModelForm):
+    allergy_ingredients = forms.ModelMultipleChoiceField(
+        label="Allergic to (catalog ingredients)",
+        queryset=Ingredient.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Checked against each product's ingredients when a course is prescribed and when a product is charted.",
+        error_messages={"invalid_choice": "Choose ingredients from the list.", "invalid_pk_value": "Choose ingredients from the list."},
+    )
+
     class Meta:
         model = Patient
         fields = EDITABLE_FIELDS
@@ -20,6 +30,7 @@ class PatientForm(forms.ModelForm):
             "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "address": forms.Textarea(attrs={"rows": 2}),
             "notes": forms.Textarea(attrs={"rows": 3}),
+            "allergy_notes": forms.Textarea(attrs={"rows": 2}),
             "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
         }
         help_texts = {"fitzpatrick": "Skin phototype; guides pigmentation risk and depth choices."}
@@ -27,6 +38,9 @@ class PatientForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["fitzpatrick"].choices = [("", "Not recorded"), *Patient.Fitzpatrick.choices]  # type: ignore[attr-defined]
+        self.fields["allergy_ingredients"].queryset = Ingredient.objects.filter(is_active=True).order_by("name")  # type: ignore[attr-defined]
+        if self.instance.pk is not None and not self.is_bound:
+            self.initial["allergy_ingredients"] = list(self.instance.allergy_ingredients.values_list("pk", flat=True))
 
     def clean_date_of_birth(self) -> date:
         born: date = self.cleaned_data["date_of_birth"]

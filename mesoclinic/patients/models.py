@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
+from mesoclinic.catalog.models import Ingredient
 from mesoclinic.core.models import Location
 from mesoclinic.core.text import digits, fold
 
@@ -49,6 +51,14 @@ class Patient(models.Model):
     consents_to_reminders = models.BooleanField(default=True)
     consents_to_marketing = models.BooleanField(default=False)
     notes = models.TextField(blank=True, max_length=2000)
+    # Recorded allergies: the catalog's ingredients (checked against each product's ingredients when a
+    # course is prescribed and when a product is charted) and what the catalog cannot name, as text.
+    allergy_ingredients: models.ManyToManyField[Ingredient, Any] = models.ManyToManyField(
+        Ingredient, related_name="+", blank=True, verbose_name="allergic to (catalog ingredients)"
+    )
+    allergy_notes = models.TextField(
+        "other allergies", blank=True, max_length=1000, help_text="Allergies the catalog does not list (e.g. latex, plasters, lidocaine)."
+    )
 
     # Search keys, derived from the fields above on every save (see `refresh_search_keys`).
     family_key = models.CharField(max_length=100, editable=False, default="")

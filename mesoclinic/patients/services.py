@@ -29,7 +29,15 @@ EDITABLE_FIELDS = (
     "consents_to_reminders",
     "consents_to_marketing",
     "notes",
+    "allergy_notes",
 )
+ALLERGY_FIELD = "allergy_ingredients"  # many-to-many: compared and set apart from the plain fields
+
+
+def _allergies_changed(patient: Patient, data: Mapping[str, Any]) -> bool:
+    if ALLERGY_FIELD not in data:
+        return False
+    return {item.pk for item in data[ALLERGY_FIELD]} != set(patient.allergy_ingredients.values_list("pk", flat=True))
 
 
 class LikelyDuplicate(Exception):
@@ -72,6 +80,8 @@ def register_patient(
         patient.record_number = format_record_number(take_numbers("patient", 1)[0])
         patient.full_clean()
         patient.save()
+        if data.get(ALLERGY_FIELD):
+            patient.allergy_ingredients.set(data[ALLERGY_FIELD])
         audit.record(
             ctx,
             action=AuditEvent.Action.CREATE,
@@ -87,12 +97,17 @@ def register_patient(
 def update_patient(*, ctx: audit.AuditContext, patient: Patient, data: Mapping[str, Any]) -> Patient:
     """Apply edits; the audit row names the fields that changed (not their values)."""
     changed = [name for name in EDITABLE_FIELDS if name in data and getattr(patient, name) != data[name]]
+    if _allergies_changed(patient, data):
+        changed.append(ALLERGY_FIELD)
     if not changed:
         return patient
     with transaction.atomic():
         locked = Patient.objects.select_for_update().get(pk=patient.pk)
         for name in changed:
-            setattr(locked, name, data[name])
+            if name == ALLERGY_FIELD:
+                locked.allergy_ingredients.set(data[name])
+            else:
+                setattr(locked, name, data[name])
         locked.refresh_search_keys()
         locked.full_clean()
         locked.save()
