@@ -33,7 +33,7 @@ def test_the_course_page_proposes_and_then_shows_sessions_at_local_times(client,
     location, utc_time = zoned_location
     receptionist = UserFactory(role=Role.RECEPTIONIST, locations=[location])
     with time_machine.travel(wall_clock(location.time_zone, day=1, hour=9), tick=False):
-        doctor, patient, course = a_course(location)
+        _, patient, course = a_course(location)
         client.force_login(receptionist)
         url = reverse("courses:detail", args=[course.pk]) + "?start_on=2027-03-30&at_time=10:45"
         proposal = client.get(url).content.decode()
