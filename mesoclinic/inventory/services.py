@@ -21,6 +21,7 @@ from django.utils import timezone
 from mesoclinic.catalog.models import Product
 from mesoclinic.core import audit
 from mesoclinic.core.models import AuditEvent, Location
+from mesoclinic.core.times import local_date
 
 from .models import MAX_QUANTITY, QUANTITY_PLACES, Consumable, Lot, ReorderLevel, StockMovement, Unit, unit_for_product
 
@@ -427,7 +428,8 @@ def recall_lot(*, ctx: audit.AuditContext, lot: Lot, reason: str) -> Lot:
     with transaction.atomic():
         current = _locked([lot])[lot.pk]
         if current.recalled:
-            raise AlreadyRecalled(f"{_label(current)} was already recalled on {current.recalled_at:%d %b %Y}.", lot=current)
+            on = f" on {local_date(current.recalled_at, current.location):%d %b %Y}" if current.recalled_at else ""
+            raise AlreadyRecalled(f"{_label(current)} was already recalled{on}.", lot=current)
         current.recalled = True
         current.recalled_at = timezone.now()
         current.recall_reason = reason[:500]

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import OuterRef, Subquery
+
+from mesoclinic.core.models import Location
 
 from .models import OutboundMessage
 from .services import related_key
 
 
 def failed_messages(*, scope: frozenset[int], before: int | None = None, limit: int = 50) -> list[OutboundMessage]:
-    """Failed deliveries at the caller's locations, newest first, paged by id (no COUNT)."""
-    rows = OutboundMessage.objects.filter(location_id__in=scope, status=OutboundMessage.Status.FAILED)
+    """Failed deliveries at the caller's locations, newest first, paged by id (no COUNT); each with its
+    location's `time_zone` (a subquery, not a query per row) to show its times in."""
+    zone = Location.objects.filter(pk=OuterRef("location_id")).values("time_zone")[:1]
+    rows = OutboundMessage.objects.filter(location_id__in=scope, status=OutboundMessage.Status.FAILED).annotate(time_zone=Subquery(zone))
     if before is not None:
         rows = rows.filter(id__lt=before)
     return list(rows.order_by("-id")[:limit])

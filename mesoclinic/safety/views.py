@@ -113,7 +113,7 @@ def event_print(request: HttpRequest, pk: int) -> HttpResponse:
         "event": event,
         "local_onset": event.location.local(event.onset_at),
         "initials": f"{patient.given_name[:1]}{patient.family_name[:1]}".upper(),
-        "age": patient.age_on(event.onset_at.date()),
+        "age": patient.age_on(event.location.local(event.onset_at).date()),
         "now": timezone.now(),
     }
     return render(request, "safety/event_print.html", context)
@@ -253,7 +253,7 @@ def event_export(request: HttpRequest) -> HttpResponse:
     rows = (
         [
             event.pk,
-            event.reported_at.isoformat(),
+            event.location.local(event.reported_at).isoformat(),
             event.location.local(event.onset_at).isoformat(),
             event.get_event_type_display(),
             event.get_severity_display(),
@@ -375,7 +375,7 @@ def recall_export(request: HttpRequest, lot_id: int) -> HttpResponse:
                     line.amount,
                     line.lot.lot_number,
                     "; ".join(line.mixed_with),
-                    contact.contacted_at.isoformat() if contact else "",
+                    session.record.location.local(contact.contacted_at).isoformat() if contact else "",
                     contact.contacted_by.get_username() if contact else "",
                     contact.get_method_display() if contact else "",
                 ]

@@ -44,3 +44,14 @@ def test_the_signed_record_shows_every_step_in_local_time(client, zoned_location
     assert "<dt>Alcohol swab</dt><dd>11:16</dd>" in text  # started + 31 minutes
     assert "<dt>Signed</dt><dd>11:35" in text
     shows_local_not_utc(text, utc_time)
+
+
+def test_the_patient_page_dates_a_session_started_after_local_midnight_on_the_local_day(client, zoned_location):
+    location, _ = zoned_location
+    # Started 00:30 on Wednesday 31 March locally (signed 50 minutes later): still 30 March in UTC.
+    session = signed_session(location, signed_at=wall_clock(location.time_zone, day=31, hour=1, minute=20))
+    client.force_login(session.record.practitioner)
+    text = client.get(reverse("patients:detail", args=[session.patient.pk])).content.decode()
+    sessions_panel = text.split('id="panel-sessions"', 1)[1].split("</section>", 1)[0]
+    assert "31 Mar 2027" in sessions_panel
+    assert "30 Mar 2027" not in sessions_panel
