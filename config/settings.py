@@ -202,6 +202,8 @@ MESOCLINIC_DEMO_PASSWORD = os.environ.get("MESOCLINIC_DEMO_PASSWORD", "meso-demo
 MESOCLINIC_PAGE_SIZE = env_int("MESOCLINIC_PAGE_SIZE", 25)
 # Stock: lots expiring within this many days are listed as expiring soon (inventory app).
 MESOCLINIC_EXPIRY_WARNING_DAYS = env_int("MESOCLINIC_EXPIRY_WARNING_DAYS", 60)
+# The session chart: each treated area records its needle/cartridge lot (docs/decisions/0021).
+MESOCLINIC_REQUIRE_CONSUMABLE_LOTS = env_bool("MESOCLINIC_REQUIRE_CONSUMABLE_LOTS", True)
 # Days a full contraindication screening stays valid (about six months by default).
 MESOCLINIC_SCREENING_VALID_DAYS = env_int("MESOCLINIC_SCREENING_VALID_DAYS", 182)
 

@@ -28,6 +28,7 @@ CONSUMABLES = [
     ("dermapen-cartridge-36", "Dermapen 4 cartridge, 36 needles (nano)", Consumable.Kind.CARTRIDGE, "Dermapen"),
     ("syringe-5ml", "Luer-lock syringe 5 ml", Consumable.Kind.SYRINGE, "Clinic Consumables Co."),
     ("prp-kit", "PRP preparation kit (tube, separator gel)", Consumable.Kind.PRP_KIT, "Regen Lab"),
+    ("numbing-lidocaine-prilocaine-5", "Lidocaine/prilocaine 5% cream, 30 g tube", Consumable.Kind.NUMBING, "Aspen"),
 ]
 SUPPLIERS = ["Meso Supplies Ltd", "DermaTrade Europe", "Clinic Consumables Co."]
 BATCH = 5_000

@@ -47,7 +47,7 @@ def _refs(latest: Iterable[Amendment]) -> dict[tuple[str, int], Model]:
     for model, ids in wanted.items():
         query = model.objects.filter(pk__in=ids)  # type: ignore[attr-defined]
         if model is Lot:
-            query = query.select_related("product", "consumable")
+            query = query.select_related("product", "consumable", "location")
         for row in query:
             rows[(model.__name__, row.pk)] = row
     return rows
@@ -246,6 +246,31 @@ def amended_usages_of_records(record_ids: list[int]) -> list[ProductUsage]:
     by_id = {usage.pk: usage for usage in usages}
     for (_section, target_id, _field), amendment in latest.items():
         usage = by_id.get(target_id or 0)
+        if usage is not None:
+            _apply(usage, "product", amendment, refs)
+    return usages
+
+
+def amended_numbing_lot(record: ProcedureRecord) -> Lot | None:
+    """The numbing cream's lot as the record reads now (an amendment may have named another)."""
+    change = Amendment.objects.filter(record=record, field="numbing_lot").order_by("-amended_at", "-id").first()
+    lot_id = change.new_ref if change is not None else record.numbing_lot_id
+    return Lot.objects.select_related("product", "consumable").filter(pk=lot_id).first() if lot_id else None
+
+
+def amended_usages_by_id(usage_ids: Iterable[int]) -> dict[int, ProductUsage]:
+    """These product lines as amended, by id (three queries whatever the data)."""
+    ids = sorted(set(usage_ids))
+    if not ids:
+        return {}
+    usages = {
+        usage.pk: usage
+        for usage in ProductUsage.objects.filter(pk__in=ids).select_related("product", "lot__product", "lot__location", "treatment__area")
+    }
+    latest = newest(Amendment.objects.filter(section=Step.TREATMENT, field__in=("lot", "volume_ml"), target_id__in=ids))
+    refs = _refs(latest.values())
+    for (_section, target_id, _field), amendment in latest.items():
+        usage = usages.get(target_id or 0)
         if usage is not None:
             _apply(usage, "product", amendment, refs)
     return usages

@@ -82,6 +82,7 @@ def seed_sessions(run: SeedRun) -> int:
     cocktail = products["hair_cocktail"]
     cartridge = Consumable.objects.filter(kind=Consumable.Kind.CARTRIDGE, is_active=True).order_by("key").first()
     needle = Consumable.objects.filter(kind=Consumable.Kind.NEEDLE, is_active=True).order_by("key").first()
+    cream = Consumable.objects.filter(kind=Consumable.Kind.NUMBING, is_active=True).order_by("key").first()
     signed = 0
     for index, appointment in enumerate(_candidates(run)):
         location = appointment.location
@@ -92,6 +93,7 @@ def seed_sessions(run: SeedRun) -> int:
         item_lots = inventory_selectors.usable_lots(location=location, on=day, consumable=item) if item is not None else []
         if not product_lots or not item_lots:
             continue
+        cream_lots = inventory_selectors.usable_lots(location=location, on=day, consumable=cream) if cream is not None else []
         volume = Decimal(run.rng.choice(["2.00", "2.50", "3.00"]))
         ctx = audit.AuditContext(actor=appointment.practitioner, path="seed_demo")
         with transaction.atomic():
@@ -114,7 +116,8 @@ def seed_sessions(run: SeedRun) -> int:
                 consent_confirmed_by=appointment.practitioner,
                 photos_confirmed_at=numbing_at - timedelta(minutes=2),
                 photos_confirmed_by=appointment.practitioner,
-                numbing_product="EMLA 5% cream",
+                numbing_product=cream_lots[0].item_name if cream_lots else "EMLA 5% cream",
+                numbing_lot=cream_lots[0] if cream_lots else None,
                 numbing_applied_at=numbing_at,
                 numbing_recorded_by=appointment.practitioner,
                 antisepsis_at=injections_at - timedelta(minutes=2),

@@ -4,16 +4,18 @@ the clinical rules (depth bounds, lots, the numbing wait) and their errors come 
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.utils import timezone
 
 from mesoclinic.catalog.models import Product
 from mesoclinic.core.models import Device
 from mesoclinic.inventory.models import Lot
 
 from .amendments import AmendableField
-from .models import MAX_DERMAPEN_SPEED, MAX_PASSES, Reaction
+from .consumables import numbing_lots
+from .models import MAX_DERMAPEN_SPEED, MAX_PASSES, ProcedureRecord, Reaction
 from .selectors import Chart
 from .services import MAX_REASON, MIN_REASON, ConsumableLine, ProductLine, ReactionLine
 
@@ -45,11 +47,18 @@ class ConfirmForm(forms.Form):
 
 
 class NumbingForm(forms.Form):
+    numbing_lot = forms.TypedChoiceField(
+        label="Numbing cream and lot",
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text="The tube used, from stock (the recall and adverse events trace its lot).",
+    )
     product_name = forms.CharField(
-        label="Numbing cream",
+        label="Numbing cream (if not in stock)",
         max_length=160,
-        help_text="As on the tube, e.g. the brand and strength.",
-        error_messages={"required": "Name the numbing cream."},
+        required=False,
+        help_text="As on the tube, e.g. the brand and strength — only for a cream without a lot in stock.",
     )
     applied_at = forms.TimeField(
         label="Applied at",
@@ -58,6 +67,24 @@ class NumbingForm(forms.Form):
         help_text="Leave empty for now. Up to two hours earlier if it went on in the waiting area.",
         error_messages={"invalid": "Enter a time such as 10:00."},
     )
+
+    def __init__(self, *args: Any, record: ProcedureRecord | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lots: dict[int, Lot] = {}
+        if record is not None:
+            self.lots = {lot.pk: lot for lot in numbing_lots(location=record.location, on=record.location.local(timezone.now()).date())}
+        choices = [(lot.pk, f"{lot.item_name} — lot {lot.lot_number}, expires {lot.expires_on:%d %b %Y}") for lot in self.lots.values()]
+        cast(forms.ChoiceField, self.fields["numbing_lot"]).choices = [("", "—"), *choices]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("numbing_lot") is None and not data.get("product_name"):
+            raise forms.ValidationError("Name the numbing cream: choose its lot from stock, or type the name of a cream not in stock.")
+        return data
+
+    @property
+    def lot(self) -> Lot | None:
+        return self.lots.get(self.cleaned_data.get("numbing_lot") or 0)
 
     def applied_moment(self, chart: Chart) -> datetime | None:
         value: time | None = self.cleaned_data.get("applied_at")

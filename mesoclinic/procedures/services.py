@@ -45,6 +45,7 @@ from mesoclinic.scheduling.models import Appointment
 from mesoclinic.screening import services as screening
 from mesoclinic.screening.selectors import current_screening, eligibility
 
+from .consumables import consumable_lots_required
 from .hooks import run_sign_off_hooks
 from .models import (
     MAX_BLOOD_ML,
@@ -439,11 +440,22 @@ def confirm_photos(*, ctx: audit.AuditContext, record: ProcedureRecord) -> Proce
 
 
 def record_numbing(
-    *, ctx: audit.AuditContext, record: ProcedureRecord, product_name: str, applied_at: datetime | None = None
+    *,
+    ctx: audit.AuditContext,
+    record: ProcedureRecord,
+    product_name: str = "",
+    applied_at: datetime | None = None,
+    lot: Lot | None = None,
 ) -> ProcedureRecord:
     """The numbing cream went on at `applied_at` (default now; up to two hours earlier, never in the
-    future). From then the protocol's numbing wait runs; the injection steps stay locked until it is over."""
+    future). From then the protocol's numbing wait runs; the injection steps stay locked until it is over.
+    `lot` is the tube's lot (a topical anaesthetic in this location's stock; it names the cream)."""
     actor = _require_at(ctx, "procedure.chart", "chart sessions", record.location_id)
+    if lot is not None:
+        if lot.consumable is None or lot.consumable.kind != Consumable.Kind.NUMBING:
+            raise ChartRefused("Choose a lot of numbing cream.", errors={"numbing_lot": "Not a numbing cream lot."})
+        _check_lot(inventory.check_usable, lot=lot, record=record, on=today_at(record), field="numbing_lot")
+        product_name = product_name or lot.item_name
     name = (product_name or "").strip()
     if not name:
         raise ChartRefused("Name the numbing cream.", errors={"product_name": "Name the numbing cream."})
@@ -463,12 +475,17 @@ def record_numbing(
         _need(current, Step.RESCREEN)
         _before_injections(current, "the numbing time")
         current.numbing_product, current.numbing_applied_at, current.numbing_recorded_by = name, applied, actor
-        current.save(update_fields=["numbing_product", "numbing_applied_at", "numbing_recorded_by", "updated_at"])
+        current.numbing_lot = lot
+        current.save(update_fields=["numbing_product", "numbing_lot", "numbing_applied_at", "numbing_recorded_by", "updated_at"])
         _audit(
             ctx,
             current,
             action=AuditEvent.Action.UPDATE,
-            detail={"step": Step.NUMBING, "backdated_minutes": int((now - applied).total_seconds() // 60)},
+            detail={
+                "step": Step.NUMBING,
+                "backdated_minutes": int((now - applied).total_seconds() // 60),
+                "lot": lot.pk if lot is not None else None,
+            },
         )
     return _refresh(record, current)
 
@@ -651,6 +668,8 @@ def record_area_treatment(
             errors["passes"] = f"Passes are counted from 1 to {MAX_PASSES}."
         if not products and not terms.uses_prp:
             errors["product_1"] = "Record the product injected, with its lot and volume."
+        if not consumables and consumable_lots_required():
+            errors["consumable_lot_1"] = "Record the needle or cartridge used, with its lot (the clinic requires it for the recall)."
         if errors:
             raise ChartRefused(next(iter(errors.values())), errors=errors)
         on = today_at(current, now)

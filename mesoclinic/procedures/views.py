@@ -121,7 +121,7 @@ def _blank_forms(chart: selectors.Chart) -> dict[str, Any]:
         "override": OverrideForm(),
         "consent": ConfirmForm(label=CONSENT_LABEL, prefix="consent"),
         "photos": ConfirmForm(label=PHOTOS_LABEL, prefix="photos"),
-        "numbing": NumbingForm(),
+        "numbing": NumbingForm(record=chart.record),
         "antisepsis": ConfirmForm(label=ANTISEPSIS_LABEL, prefix="antisepsis"),
         "early_start": EarlyStartForm(prefix="early"),
         "treatment": TreatmentForm(chart=chart),
@@ -214,10 +214,14 @@ def _step(step: str, request: HttpRequest, ctx: audit.AuditContext, record: Proc
             confirm(ctx=ctx, record=record)
     elif step == "numbing":
         assert chart is not None
-        form = NumbingForm(post)
+        form = NumbingForm(post, record=record)
         if form.is_valid():
             services.record_numbing(
-                ctx=ctx, record=record, product_name=form.cleaned_data["product_name"], applied_at=form.applied_moment(chart)
+                ctx=ctx,
+                record=record,
+                product_name=form.cleaned_data["product_name"],
+                applied_at=form.applied_moment(chart),
+                lot=form.lot,
             )
     elif step == "early-start":
         form = EarlyStartForm(post, prefix="early")
@@ -305,7 +309,7 @@ def _refused_form(step: str, request: HttpRequest, record: ProcedureRecord) -> d
         "consent": lambda: ConfirmForm(post, label=CONSENT_LABEL, prefix="consent"),
         "photos": lambda: ConfirmForm(post, label=PHOTOS_LABEL, prefix="photos"),
         "antisepsis": lambda: ConfirmForm(post, label=ANTISEPSIS_LABEL, prefix="antisepsis"),
-        "numbing": lambda: NumbingForm(post),
+        "numbing": lambda: NumbingForm(post, record=fresh),
         "early-start": lambda: EarlyStartForm(post, prefix="early"),
         "treatment": lambda: TreatmentForm(post, chart=chart),
         "prp": lambda: PrpForm(post, chart=chart),

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from django import forms
 
 from mesoclinic.core.models import Location
-from mesoclinic.procedures.models import ProcedureRecord
+from mesoclinic.inventory.models import Lot
+from mesoclinic.procedures.models import ProcedureRecord, ProductUsage
 
 from .models import MAX_TEXT, AdverseEvent, RecallContact
+from .reaction_codes import LIST_NAME, ReactionCode
 from .selectors import EventFilter
 
 
@@ -15,6 +18,11 @@ def _no_nul(value: str) -> str:
     if "\x00" in value:
         raise forms.ValidationError("The text contains a character that cannot be stored.")
     return value.strip()
+
+
+def _originally(usage: ProductUsage) -> str:
+    before = getattr(usage, "as_signed", {})
+    return f"; amended, originally {'; '.join(before.values())}" if before else ""
 
 
 class AdverseEventForm(forms.Form):
@@ -29,33 +37,75 @@ class AdverseEventForm(forms.Form):
     severity = forms.ChoiceField(choices=AdverseEvent.Severity.choices)
     treatment = forms.CharField(label="Treatment given", required=False, max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 2}))
     outcome = forms.ChoiceField(choices=AdverseEvent.Outcome.choices, initial=AdverseEvent.Outcome.ONGOING)
-    areas = forms.TypedMultipleChoiceField(
-        label="Areas involved", coerce=int, widget=forms.CheckboxSelectMultiple, error_messages={"required": "Choose at least one area."}
+    reaction_code = forms.ChoiceField(
+        label="Reaction (coded)",
+        choices=[("", "Choose…"), *ReactionCode.choices],
+        help_text=LIST_NAME + ".",
+        error_messages={"required": "Choose the coded reaction."},
     )
+    serious_death = forms.BooleanField(label="Resulted in death", required=False)
+    serious_life_threatening = forms.BooleanField(label="Life-threatening", required=False)
+    serious_hospitalisation = forms.BooleanField(label="Caused or prolonged hospitalisation", required=False)
+    serious_disability = forms.BooleanField(label="Disability or incapacity", required=False)
+    serious_congenital_anomaly = forms.BooleanField(label="Congenital anomaly", required=False)
+    serious_other = forms.BooleanField(
+        label="Other medically important condition",
+        required=False,
+        help_text="Seriousness criteria: tick any that apply to a serious event.",
+    )
+    reporter_name = forms.CharField(label="Reporter", max_length=160, required=False, help_text="Leave empty to report as yourself.")
+    reporter_role = forms.CharField(label="Reporter's role", max_length=80, required=False, help_text="e.g. doctor, nurse, patient.")
+    areas = forms.TypedMultipleChoiceField(label="Areas involved", coerce=int, required=False, widget=forms.CheckboxSelectMultiple)
     usages = forms.TypedMultipleChoiceField(
-        label="Products and lots involved",
+        label="Suspected products and lots",
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Each line is one product of the session with its own lot (a mixture has one line per product).",
+        help_text="Each line is one product of the session with its own lot, as the record reads now (a mixture has one line per product).",
+    )
+    lots = forms.TypedMultipleChoiceField(
+        label="Other suspected lots",
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The numbing cream of the session; without a session, any product or numbing-cream lot of the clinic.",
     )
 
-    def __init__(self, *args: Any, record: ProcedureRecord, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, record: ProcedureRecord | None, usages: Sequence[ProductUsage] = (), lots: Sequence[Lot] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.record = record
+        treatments = list(record.treatments.all()) if record is not None else []
         cast(forms.ChoiceField, self.fields["areas"]).choices = [
-            (t.pk, f"{t.area.name} ({t.get_method_display().lower()})") for t in record.treatments.all()
+            (t.pk, f"{t.area.name} ({t.get_method_display().lower()})") for t in treatments
         ]
         cast(forms.ChoiceField, self.fields["usages"]).choices = [
-            (u.pk, f"{u.product.name} — lot {u.lot.lot_number}, {u.volume_ml} ml ({u.treatment.area.name})")
-            for u in record.product_usages.all()
-        ]
+            (u.pk, f"{u.product.name} — lot {u.lot.lot_number}, {u.volume_ml.normalize():f} ml ({u.treatment.area.name})"
+             + _originally(u))
+            for u in usages
+        ]  # fmt: skip
+        cast(forms.ChoiceField, self.fields["lots"]).choices = [(lot.pk, f"{lot.item_name} — lot {lot.lot_number}") for lot in lots]
+        for name in ("areas", "usages", "lots"):
+            if not cast(forms.ChoiceField, self.fields[name]).choices:
+                del self.fields[name]
 
     def clean_description(self) -> str:
         return _no_nul(self.cleaned_data["description"])
 
     def clean_treatment(self) -> str:
         return _no_nul(self.cleaned_data["treatment"])
+
+
+class RegulatorReportForm(forms.Form):
+    regulator_reported_on = forms.DateField(label="Reported to the regulator on", widget=forms.DateInput(attrs={"type": "date"}))
+    regulator_channel = forms.ChoiceField(label="How", choices=[("", "Choose…"), *AdverseEvent.RegulatorChannel.choices])
+    regulator_reference = forms.CharField(
+        label="Reference number", max_length=60, required=False, help_text="The Yellow Card reference, if given."
+    )
+
+    def clean_regulator_reference(self) -> str:
+        return _no_nul(self.cleaned_data["regulator_reference"])
 
 
 class CloseEventForm(forms.Form):

@@ -20,7 +20,7 @@ from mesoclinic.core.models import AuditEvent, Location
 from mesoclinic.inventory.models import Lot
 from mesoclinic.patients.models import Patient
 from mesoclinic.procedures import selectors as procedures_selectors
-from mesoclinic.procedures.amended import amended_usages_of_records
+from mesoclinic.procedures.amended import amended_usages_by_id, amended_usages_of_records
 from mesoclinic.procedures.models import ProcedureRecord
 
 from .models import AdverseEvent, AdverseEventProduct, RecallContact
@@ -74,7 +74,7 @@ def get_event(*, scope: frozenset[int], pk: int) -> AdverseEvent:
         raise AdverseEvent.DoesNotExist(f"no adverse event {pk}")
     return (
         _events(scope)
-        .prefetch_related("area_links__area", "product_links__product", "product_links__lot", "product_links__usage")
+        .prefetch_related("area_links__area", "product_links__product", "product_links__lot__product", "product_links__lot__consumable")
         .get(pk=pk)
     )
 
@@ -145,7 +145,7 @@ def events_for_export(*, scope: frozenset[int], filters: EventFilter, limit: int
     zone = _zone_for(scope, filters)
     return list(
         _filtered(_events(scope), scope, filters, zone)
-        .prefetch_related("area_links__area", "product_links__product", "product_links__lot")
+        .prefetch_related("area_links__area", "product_links__product", "product_links__lot__product", "product_links__lot__consumable")
         .order_by("onset_at", "id")[:limit]
     )
 
@@ -156,23 +156,59 @@ def events_for_patient(*, patient: Patient, limit: int = 10) -> list[AdverseEven
     )
 
 
-def signed_records_for_patient(*, patient: Patient, limit: int = 5) -> list[ProcedureRecord]:
+def sessions_for_patient(*, patient: Patient, scope: frozenset[int], limit: int = 5) -> list[ProcedureRecord]:
+    """The patient's latest sessions at the caller's locations, signed or not (an event may follow any)."""
     return list(
-        ProcedureRecord.objects.filter(patient=patient, status=ProcedureRecord.Status.SIGNED)
+        ProcedureRecord.objects.filter(patient=patient, location_id__in=scope)
         .select_related("protocol", "location")
-        .order_by("-signed_at", "-id")[:limit]
+        .order_by("-started_at", "-id")[:limit]
     )
 
 
-def signed_record(*, scope: frozenset[int], pk: int) -> ProcedureRecord:
-    """A signed session in scope, with what the adverse-event form offers (its areas and product usages)."""
+def session_record(*, scope: frozenset[int], pk: int) -> ProcedureRecord:
+    """A session in scope — signed, open or stopped — with its treated areas (the form's choices)."""
     if not _valid_id(pk):
         raise ProcedureRecord.DoesNotExist(f"no record {pk}")
     return (
-        ProcedureRecord.objects.select_related("patient", "location", "protocol", "practitioner")
-        .prefetch_related("treatments__area", "product_usages__product", "product_usages__lot", "product_usages__treatment__area")
-        .get(pk=pk, location_id__in=scope, status=ProcedureRecord.Status.SIGNED)
+        ProcedureRecord.objects.select_related("patient__location", "location", "protocol", "practitioner")
+        .prefetch_related("treatments__area")
+        .get(pk=pk, location_id__in=scope)
     )
+
+
+def patient_in_scope(*, scope: frozenset[int], pk: int) -> Patient:
+    if not _valid_id(pk):
+        raise Patient.DoesNotExist(f"no patient {pk}")
+    return Patient.objects.select_related("location").get(pk=pk, location_id__in=scope)
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """A suspected product with its lot, as the session's record reads now (amendments applied)."""
+
+    name: str
+    manufacturer: str
+    lot: Lot
+    volume: str  # "2.5 ml", or empty for a lot named directly
+    originally: str  # what the signed record said before an amendment, or empty
+
+
+def suspects_of(events: Iterable[AdverseEvent]) -> dict[int, list[Suspect]]:
+    """Each event's suspected products and lots, as amended. Needs `product_links` prefetched with their
+    lots; three more queries whatever the number of events."""
+    links = [link for event in events for link in event.product_links.all()]
+    usages = amended_usages_by_id(link.usage_id for link in links if link.usage_id)
+    found: dict[int, list[Suspect]] = {}
+    for link in links:
+        usage = usages.get(link.usage_id or 0)
+        if usage is not None:
+            before = getattr(usage, "as_signed", {})
+            originally = "; ".join(f"{value}" + (" ml" if name == "volume_ml" else "") for name, value in before.items())
+            item = Suspect(usage.product.name, usage.product.manufacturer, usage.lot, f"{usage.volume_ml.normalize():f} ml", originally)
+        else:
+            item = Suspect(link.lot.item_name, link.lot.item.manufacturer, link.lot, "", "")
+        found.setdefault(link.adverse_event_id, []).append(item)
+    return found
 
 
 # --- Lot recall ---------------------------------------------------------------------------------
@@ -291,7 +327,7 @@ def recall_search(*, ctx: audit.AuditContext, scope: frozenset[int], lot: Lot, l
     events: dict[int, list[AdverseEvent]] = {}
     if record_ids:
         for event in AdverseEvent.objects.filter(record_id__in=record_ids).order_by("onset_at", "id"):
-            events.setdefault(event.record_id, []).append(event)
+            events.setdefault(event.record_id or 0, []).append(event)
     for session in ordered:
         session.adverse_events = events.get(session.record.pk, [])
     shown = {(session.record.patient_id, session.record.location_id) for session in ordered}
@@ -372,25 +408,35 @@ def safety_report(*, scope: frozenset[int], filters: EventFilter) -> Report:
             for month in _months(min(first, min(monthly)), max(last, max(monthly)))
         ]
     by_protocol = [
-        Count_(label=row["record__protocol__name"], count=row["n"])
+        Count_(label=row["record__protocol__name"] or "No session", count=row["n"])
         for row in events.values("record__protocol__name").annotate(n=Count("id")).order_by("-n", "record__protocol__name")
     ]
     by_practitioner = [
-        Count_(label=f"{row['record__practitioner__first_name']} {row['record__practitioner__last_name']}".strip(), count=row["n"])
+        Count_(
+            label=f"{row['record__practitioner__first_name'] or ''} {row['record__practitioner__last_name'] or ''}".strip() or "No session",
+            count=row["n"],
+        )
         for row in events.values("record__practitioner_id", "record__practitioner__first_name", "record__practitioner__last_name")
         .annotate(n=Count("id"))
         .order_by("-n", "record__practitioner__last_name")
     ]
-    links = AdverseEventProduct.objects.filter(adverse_event__in=events)
-    by_product = [
-        Count_(label=row["product__name"], count=row["n"])
-        for row in links.values("product__name").annotate(n=Count("adverse_event", distinct=True)).order_by("-n", "product__name")
-    ]
+    # Products and lots as the records read now: a lot amended after the event counts under the new lot.
+    links = list(
+        AdverseEventProduct.objects.filter(adverse_event__in=events).select_related("lot__product", "lot__consumable", "lot__location")
+    )
+    usages = amended_usages_by_id(link.usage_id for link in links if link.usage_id)
+    products: dict[str, set[int]] = {}
+    lots: dict[int, tuple[Lot, set[int]]] = {}
+    for link in links:
+        usage = usages.get(link.usage_id or 0)
+        lot = usage.lot if usage is not None else link.lot
+        event_id = link.adverse_event_id or 0
+        products.setdefault(usage.product.name if usage is not None else lot.item_name, set()).add(event_id)
+        lots.setdefault(lot.pk, (lot, set()))[1].add(event_id)
+    by_product = [Count_(label=name, count=len(ids)) for name, ids in sorted(products.items(), key=lambda row: (-len(row[1]), row[0]))]
     by_lot = [
-        Count_(label=f"{row['lot__lot_number']}", count=row["n"], detail=f"{row['product__name']} · {row['lot__location__name']}")
-        for row in links.values("lot_id", "lot__lot_number", "product__name", "lot__location__name")
-        .annotate(n=Count("adverse_event", distinct=True))
-        .order_by("-n", "lot__lot_number")[:50]
+        Count_(label=lot.lot_number, count=len(ids), detail=f"{lot.item_name} · {lot.location.name}")
+        for lot, ids in sorted(lots.values(), key=lambda row: (-len(row[1]), row[0].lot_number))[:50]
     ]
     labels = dict(AdverseEvent.Type.choices)
     by_type = [

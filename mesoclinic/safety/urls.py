@@ -10,6 +10,7 @@ urlpatterns = [
     path("adverse-events/<int:pk>/", views.event_detail, name="event-detail"),
     path("adverse-events/<int:pk>/print/", views.event_print, name="event-print"),
     path("adverse-events/<int:pk>/close/", views.event_close, name="event-close"),
+    path("adverse-events/<int:pk>/regulator/", views.event_regulator, name="event-regulator"),
     path("report/", views.report, name="report"),
     path("recalls/", views.recall_start, name="recall-start"),
     path("recalls/lots/<int:lot_id>/", views.recall_detail, name="recall-detail"),

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import BadRequest
+from django.core.exceptions import BadRequest, ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,10 +19,11 @@ from mesoclinic.core import audit
 from mesoclinic.core.models import AuditEvent
 from mesoclinic.inventory.models import Lot
 from mesoclinic.patients.models import Patient
+from mesoclinic.procedures.amended import amended_product_usages
 from mesoclinic.procedures.models import ProcedureRecord
 
 from . import charts, selectors, services
-from .forms import AdverseEventForm, CloseEventForm, EventFilterForm, RecallContactForm
+from .forms import AdverseEventForm, CloseEventForm, EventFilterForm, RecallContactForm, RegulatorReportForm
 from .models import AdverseEvent
 
 PAGE_SIZE = 50
@@ -77,7 +78,13 @@ def event_list(request: HttpRequest) -> HttpResponse:
 
 
 def _event_page(
-    request: HttpRequest, pk: int, *, form: CloseEventForm | None = None, status: int = 200, conflict: str = ""
+    request: HttpRequest,
+    pk: int,
+    *,
+    form: CloseEventForm | None = None,
+    regulator_form: RegulatorReportForm | None = None,
+    status: int = 200,
+    conflict: str = "",
 ) -> HttpResponse:
     try:
         event = selectors.view_event(ctx=audit.context_from_request(request), scope=_scope(request), pk=pk, screen="adverse-event")
@@ -90,6 +97,19 @@ def _event_page(
         "form": form or (CloseEventForm() if can_review else None),
         "can_review": can_review,
         "conflict": conflict,
+        "suspects": selectors.suspects_of([event]).get(event.pk, []),
+        "regulator_form": regulator_form
+        or (
+            RegulatorReportForm(
+                initial={
+                    "regulator_reported_on": event.regulator_reported_on,
+                    "regulator_channel": event.regulator_channel,
+                    "regulator_reference": event.regulator_reference,
+                }
+            )
+            if request.user.can("adverse_event.record")  # type: ignore[union-attr]
+            else None
+        ),
     }
     return render(request, "safety/event_detail.html", context, status=status)
 
@@ -115,6 +135,7 @@ def event_print(request: HttpRequest, pk: int) -> HttpResponse:
         "initials": f"{patient.given_name[:1]}{patient.family_name[:1]}".upper(),
         "age": patient.age_on(event.location.local(event.onset_at).date()),
         "now": timezone.now(),
+        "suspects": selectors.suspects_of([event]).get(event.pk, []),
     }
     return render(request, "safety/event_print.html", context)
 
@@ -143,51 +164,102 @@ def event_close(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("safety:event-detail", pk=pk)
 
 
-def _record_and_follow_up(request: HttpRequest) -> tuple[ProcedureRecord, FollowUp | None]:
+@require_POST
+@require("adverse_event.record")
+def event_regulator(request: HttpRequest, pk: int) -> HttpResponse:
+    """Note when and how the event was reported to the regulator, and its reference number."""
+    try:
+        event = selectors.get_event(scope=_scope(request), pk=pk)
+    except AdverseEvent.DoesNotExist:
+        raise Http404("No such adverse event at your locations") from None
+    form = RegulatorReportForm(request.POST)
+    if not form.is_valid():
+        return _event_page(request, pk, regulator_form=form, status=400)
+    try:
+        services.record_regulator_report(
+            ctx=audit.context_from_request(request),
+            event=event,
+            reported_on=form.cleaned_data["regulator_reported_on"],
+            channel=form.cleaned_data["regulator_channel"],
+            reference=form.cleaned_data["regulator_reference"],
+        )
+    except ValidationError as refused:
+        for field, errors in refused.message_dict.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+        return _event_page(request, pk, regulator_form=form, status=400)
+    messages.success(request, "Report to the regulator noted.")
+    return redirect("safety:event-detail", pk=pk)
+
+
+def _whole_number(raw: str, label: str) -> int | None:
+    if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 19):
+        raise BadRequest(f"“{label}” must be a whole number.")
+    return int(raw) if raw else None
+
+
+def _subject(request: HttpRequest) -> tuple[ProcedureRecord | None, FollowUp | None, Patient]:
+    """What the event is about: a follow-up (and its session), a session (signed or not), or a patient alone."""
     scope = _scope(request)
     source = request.POST if request.method == "POST" else request.GET
-    follow_up_id, record_id = source.get("follow_up", "").strip(), source.get("record", "").strip()
-    for raw, label in ((follow_up_id, "follow_up"), (record_id, "record")):
-        if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 19):
-            raise BadRequest(f"“{label}” must be a whole number.")
+    follow_up_id = _whole_number(source.get("follow_up", "").strip(), "follow_up")
+    record_id = _whole_number(source.get("record", "").strip(), "record")
+    patient_id = _whole_number(source.get("patient", "").strip(), "patient")
     follow_up = None
-    if follow_up_id:
+    if follow_up_id is not None:
         try:
-            follow_up = aftercare_selectors.get_follow_up(scope=scope, pk=int(follow_up_id))
+            follow_up = aftercare_selectors.get_follow_up(scope=scope, pk=follow_up_id)
         except FollowUp.DoesNotExist:
             raise Http404("No such follow-up at your locations") from None
-        record_id = str(follow_up.record_id)
-    if not record_id:
-        raise BadRequest("Open this form from a session or a follow-up (give “record” or “follow_up”).")
+        record_id = follow_up.record_id
+    if record_id is not None:
+        try:
+            record = selectors.session_record(scope=scope, pk=record_id)
+        except ProcedureRecord.DoesNotExist:
+            raise Http404("No such session at your locations") from None
+        return record, follow_up, record.patient
+    if patient_id is None:
+        raise BadRequest("Open this form from a session, a follow-up or a patient (give “record”, “follow_up” or “patient”).")
     try:
-        record = selectors.signed_record(scope=scope, pk=int(record_id))
-    except ProcedureRecord.DoesNotExist:
-        raise Http404("No such signed session at your locations") from None
-    return record, follow_up
+        patient = selectors.patient_in_scope(scope=scope, pk=patient_id)
+    except Patient.DoesNotExist:
+        raise Http404("No such patient at your locations") from None
+    return None, None, patient
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @require("adverse_event.record")
 def event_new(request: HttpRequest) -> HttpResponse:
-    record, follow_up = _record_and_follow_up(request)
+    record, follow_up, patient = _subject(request)
     ctx = audit.context_from_request(request)
     status, conflict = 200, ""
-    with timezone.override(record.location.zone):  # the onset is typed in the clinic's local time
+    location = record.location if record is not None else patient.location
+    usages = amended_product_usages(record) if record is not None else []
+    lots = services.suspect_lots(record=record, location_id=location.pk)
+    with timezone.override(location.zone):  # the onset is typed in the clinic's local time
         initial: dict[str, Any] = {"onset_at": timezone.localtime().replace(second=0, microsecond=0)}
-        if follow_up is not None:
+        if follow_up is not None and record is not None:
             initial["event_type"] = AdverseEvent.Type.PERSISTENT_REDNESS if follow_up.reason == FollowUp.Reason.NOT_SETTLED else ""
             initial["description"] = f"Check-in answer: {follow_up.get_reason_display()}." + (
                 f" The patient wrote: “{follow_up.patient_text}”" if follow_up.patient_text else ""
             )
             initial["areas"] = [t.pk for t in record.treatments.all()]
-            initial["usages"] = [u.pk for u in record.product_usages.all()]
-        form = AdverseEventForm(request.POST if request.method == "POST" else None, record=record, initial=initial)
+            initial["usages"] = [u.pk for u in usages]
+        posted = request.POST if request.method == "POST" else None
+        form = AdverseEventForm(posted, record=record, usages=usages, lots=lots, initial=initial)
         if request.method == "POST":
             if form.is_valid():
                 data = form.cleaned_data
                 try:
                     event = services.record_adverse_event(
-                        ctx=ctx, record=record, data=data, treatment_ids=data["areas"], usage_ids=data["usages"], follow_up=follow_up
+                        ctx=ctx,
+                        record=record,
+                        patient=patient,
+                        data=data,
+                        treatment_ids=data.get("areas", []),
+                        usage_ids=data.get("usages", []),
+                        lot_ids=data.get("lots", []),
+                        follow_up=follow_up,
                     )
                 except services.EventRefused as refused:
                     form.add_error(None, str(refused))
@@ -195,20 +267,20 @@ def event_new(request: HttpRequest) -> HttpResponse:
                 except services.aftercare_services.FollowUpNotOpen as refused:
                     status, conflict = 409, str(refused)
                 else:
-                    messages.success(request, f"Adverse event recorded for {record.patient.full_name}.")
+                    messages.success(request, f"Adverse event recorded for {patient.full_name}.")
                     return redirect("safety:event-detail", pk=event.pk)
             else:
                 status = 400
         audit.record(
             ctx,
             action=AuditEvent.Action.VIEW,
-            object_type="procedure-record",
-            object_id=record.pk,
-            patient_id=record.patient_id,
-            location_id=record.location_id,
+            object_type="procedure-record" if record is not None else "patient",
+            object_id=record.pk if record is not None else patient.pk,
+            patient_id=patient.pk,
+            location_id=location.pk,
             detail={"screen": "adverse-event-form"},
         )
-        context = {"form": form, "record": record, "follow_up": follow_up, "conflict": conflict}
+        context = {"form": form, "record": record, "patient": patient, "follow_up": follow_up, "conflict": conflict}
         return render(request, "safety/event_form.html", context, status=status)
 
 
@@ -249,7 +321,10 @@ def event_export(request: HttpRequest) -> HttpResponse:
         "event_id", "reported_at", "onset_at", "type", "severity", "serious", "outcome", "causality", "status",
         "treatment_given", "description", "protocol", "areas", "products", "lots", "practitioner", "location",
         "patient_record_number", "patient_sex", "patient_age_at_onset",
+        "reaction_code", "reaction_term", "seriousness_criteria", "record_status", "lots_originally",
+        "reporter_name", "reporter_role", "regulator_reported_on", "regulator_channel", "regulator_reference",
     ]  # fmt: skip
+    suspects = selectors.suspects_of(events)
     rows = (
         [
             event.pk,
@@ -263,15 +338,25 @@ def event_export(request: HttpRequest) -> HttpResponse:
             event.get_status_display(),
             event.treatment,
             event.description,
-            event.record.protocol.name,
+            event.record.protocol.name if event.record else "",
             "; ".join(link.area.name for link in event.area_links.all()),
-            "; ".join(link.product.name for link in event.product_links.all()),
-            "; ".join(link.lot.lot_number for link in event.product_links.all()),
-            event.record.practitioner.get_full_name(),
+            "; ".join(item.name for item in suspects.get(event.pk, [])),
+            "; ".join(item.lot.lot_number for item in suspects.get(event.pk, [])),
+            event.record.practitioner.get_full_name() if event.record else "",
             event.location.name,
             event.patient.record_number,
             event.patient.get_sex_display(),
             event.patient.age_on(event.onset_at.date()),
+            event.reaction_code,
+            event.get_reaction_code_display() if event.reaction_code else "",
+            "; ".join(event.seriousness_criteria),
+            event.record.get_status_display() if event.record else "no session",
+            "; ".join(item.originally for item in suspects.get(event.pk, []) if item.originally),
+            event.reporter_name,
+            event.reporter_role,
+            event.regulator_reported_on.isoformat() if event.regulator_reported_on else "",
+            event.get_regulator_channel_display() if event.regulator_channel else "",
+            event.regulator_reference,
         ]
         for event in events
     )

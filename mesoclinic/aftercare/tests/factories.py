@@ -21,7 +21,7 @@ from mesoclinic.catalog.models import Area, Product, Protocol, Technique
 from mesoclinic.catalog.tests.factories import default_catalog
 from mesoclinic.core import audit
 from mesoclinic.core.tests.factories import DeviceFactory
-from mesoclinic.inventory.models import Lot
+from mesoclinic.inventory.models import Consumable, Lot
 from mesoclinic.inventory.tests.factories import make_lot
 from mesoclinic.patients.models import Patient
 from mesoclinic.patients.tests.factories import PatientFactory
@@ -143,6 +143,13 @@ def nurse(location):
     return UserFactory(role=Role.NURSE, locations=[location])
 
 
+def _cartridges(location) -> Lot:
+    cartridge = Consumable.objects.filter(kind=Consumable.Kind.CARTRIDGE).order_by("id").first() or Consumable.objects.create(
+        key="cartridge-test", name="Dermapen cartridge", kind=Consumable.Kind.CARTRIDGE
+    )
+    return make_lot(location, consumable=cartridge, quantity="10")
+
+
 def charted_and_signed(location, *, patient: Patient, nurse, doctor, lots: list[Lot], area_key: str = "scalp") -> ProcedureRecord:
     """A session charted step by step and signed through the procedures app's services, so the
     sign-off hook (aftercare) runs exactly as it does from the chart."""
@@ -177,6 +184,7 @@ def charted_and_signed(location, *, patient: Patient, nurse, doctor, lots: list[
         dermapen_speed=8,
         device=DeviceFactory(location=location),
         products=[procedures.ProductLine(product=lot.product, lot=lot, volume_ml=Decimal("2.00")) for lot in lots],
+        consumables=[procedures.ConsumableLine(lot=_cartridges(location), quantity=1)],  # required by default
     )
     record = procedures.record_reactions(ctx=ctx, record=record, reactions=[procedures.ReactionLine(kind="none")])
     return procedures.sign_procedure(ctx=ctx, record=record)

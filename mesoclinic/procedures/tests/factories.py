@@ -11,7 +11,7 @@ from mesoclinic.core import audit
 from mesoclinic.courses.planner import plan_course
 from mesoclinic.courses.services import book_course
 from mesoclinic.courses.tests.factories import prescribe_hair
-from mesoclinic.inventory.models import Consumable
+from mesoclinic.inventory.models import Consumable, Lot
 from mesoclinic.inventory.tests.factories import ConsumableFactory, make_lot
 from mesoclinic.procedures import services
 from mesoclinic.procedures.models import ProcedureRecord
@@ -57,8 +57,15 @@ def prepare(ctx, record: ProcedureRecord, *, numbing: str = "EMLA 5% cream") -> 
     return record
 
 
-def treat(ctx, record: ProcedureRecord, *, lot, volume: str = "2.50", depth: str | None = "1.00", device=None, consumables=(), **kwargs):
+def needles_for(record: ProcedureRecord) -> list[services.ConsumableLine]:
+    """One cartridge of the location's stock: the clinic requires the needle/cartridge lot by default."""
+    lot = Lot.objects.filter(location=record.location, consumable__kind=Consumable.Kind.CARTRIDGE).order_by("id").first()
+    return [services.ConsumableLine(lot=lot or cartridge_lot(record.location), quantity=1)]
+
+
+def treat(ctx, record: ProcedureRecord, *, lot, volume: str = "2.50", depth: str | None = "1.00", device=None, consumables=None, **kwargs):
     lines = kwargs.pop("products", None) or [services.ProductLine(product=lot.product, lot=lot, volume_ml=Decimal(volume))]
+    consumables = needles_for(record) if consumables is None else consumables
     return services.record_area_treatment(
         ctx=ctx,
         record=record,
@@ -78,7 +85,7 @@ def no_reactions(ctx, record: ProcedureRecord) -> ProcedureRecord:
     return services.record_reactions(ctx=ctx, record=record, reactions=[services.ReactionLine(kind="none")])
 
 
-def chart_fully(ctx, record: ProcedureRecord, clock, *, lot, volume: str = "2.50", consumables=()) -> ProcedureRecord:
+def chart_fully(ctx, record: ProcedureRecord, clock, *, lot, volume: str = "2.50", consumables=None) -> ProcedureRecord:
     """Steps 1–7 with the clock advanced past the numbing wait."""
     prepare(ctx, record)
     clock.shift(timedelta(minutes=record.numbing_minutes))

@@ -33,4 +33,6 @@ def test_the_small_demo_signs_a_few_sessions_with_their_stock():
         assert used.count() == 2
         lot = record.product_usages.get().lot
         assert record.pk in {use.record.pk for use in records_for_lot(lot=lot, scope=None)}
+        assert record.numbing_lot is not None and record.numbing_lot.consumable.kind == "numbing"  # the numbing cream is traced too
+        assert record.pk in {use.record.pk for use in records_for_lot(lot=record.numbing_lot, scope=None)}
     assert "signed session records" in out.getvalue()

@@ -7,16 +7,25 @@ from decimal import Decimal
 
 import pytest
 
+from mesoclinic.inventory.models import Consumable, Lot
 from mesoclinic.procedures import services
 from mesoclinic.procedures.selectors import records_for_lot
 
 from .conftest import TEN
-from .factories import kit_lot, no_reactions, prepare, product, treat
+from .factories import ConsumableFactory, kit_lot, make_lot, needles_for, no_reactions, prepare, product, treat
 
 pytestmark = pytest.mark.django_db
 
 
-def signed_session(clinic, clock, *, at, lines, consumables=()):
+def needles(clinic):
+    consumable = Consumable.objects.filter(key="needle-rec").first() or ConsumableFactory(
+        key="needle-rec", name="Needle 30G", kind="needle"
+    )
+    return Lot.objects.filter(consumable=consumable).first() or make_lot(clinic.location, consumable=consumable, lot_number="N-REC")
+
+
+def signed_session(clinic, clock, *, at, lines, consumables=None):
+    consumables = consumables if consumables is not None else [services.ConsumableLine(lot=needles(clinic), quantity=1)]
     record = clinic.record(at=at)
     clock.move_to(at - timedelta(minutes=5))
     prepare(clinic.nurse_ctx, record)
@@ -76,7 +85,13 @@ def test_a_prp_kit_lot_is_traced_to_its_session(clinic, clock):
     )
     clock.shift(timedelta(minutes=30))
     services.record_area_treatment(
-        ctx=clinic.nurse_ctx, record=record, area_key="scalp", technique_key="direct_nappage", depth_mm=Decimal("1"), products=[]
+        ctx=clinic.nurse_ctx,
+        record=record,
+        area_key="scalp",
+        technique_key="direct_nappage",
+        depth_mm=Decimal("1"),
+        products=[],
+        consumables=needles_for(record),
     )
     no_reactions(clinic.nurse_ctx, record)
     services.sign_procedure(ctx=clinic.nurse_ctx, record=record)

@@ -16,7 +16,7 @@ from mesoclinic.procedures import hooks, services
 from mesoclinic.procedures.models import ProcedureRecord
 from mesoclinic.scheduling.models import Appointment
 
-from .factories import book_hair_course, chart_fully, ctx_of, kit_lot, no_reactions, prepare, treat
+from .factories import book_hair_course, chart_fully, ctx_of, kit_lot, needles_for, no_reactions, prepare, treat
 
 pytestmark = pytest.mark.django_db
 
@@ -196,14 +196,20 @@ def test_a_prp_session_takes_the_kit_from_stock_but_never_the_plasma(clinic, clo
     )
     clock.shift(timedelta(minutes=30))
     services.record_area_treatment(
-        ctx=clinic.nurse_ctx, record=record, area_key="scalp", technique_key="direct_nappage", depth_mm=Decimal("1.0"), products=[]
+        ctx=clinic.nurse_ctx,
+        record=record,
+        area_key="scalp",
+        technique_key="direct_nappage",
+        depth_mm=Decimal("1.0"),
+        products=[],
+        consumables=needles_for(record),
     )
     no_reactions(clinic.nurse_ctx, record)
 
     services.sign_procedure(ctx=clinic.nurse_ctx, record=record)
 
     assert Lot.objects.get(pk=kit.pk).on_hand == Decimal("4")
-    assert StockMovement.objects.filter(kind=StockMovement.Kind.USED).count() == 1
+    assert StockMovement.objects.filter(kind=StockMovement.Kind.USED).count() == 2  # the kit and the cartridge; never the plasma
 
 
 def test_a_prp_protocol_cannot_be_signed_without_the_prp(clinic, clock):
@@ -211,7 +217,13 @@ def test_a_prp_protocol_cannot_be_signed_without_the_prp(clinic, clock):
     prepare(clinic.nurse_ctx, record)
     clock.shift(timedelta(minutes=30))
     services.record_area_treatment(
-        ctx=clinic.nurse_ctx, record=record, area_key="scalp", technique_key="direct_nappage", depth_mm=Decimal("1.0"), products=[]
+        ctx=clinic.nurse_ctx,
+        record=record,
+        area_key="scalp",
+        technique_key="direct_nappage",
+        depth_mm=Decimal("1.0"),
+        products=[],
+        consumables=needles_for(record),
     )
     no_reactions(clinic.nurse_ctx, record)
     with pytest.raises(services.StepsMissing, match="Platelet-rich plasma"):

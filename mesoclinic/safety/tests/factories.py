@@ -29,7 +29,7 @@ def event_data(session: Session, **overrides):
     return data
 
 
-def record_event(session: Session, *, by=None, treatments=None, usages=None, follow_up=None, **overrides) -> AdverseEvent:
+def record_event(session: Session, *, by=None, treatments=None, usages=None, follow_up=None, lot_ids=(), **overrides) -> AdverseEvent:
     by = by or nurse(session.record.location)
     return services.record_adverse_event(
         ctx=audit.AuditContext(actor=by),
@@ -37,6 +37,7 @@ def record_event(session: Session, *, by=None, treatments=None, usages=None, fol
         data=event_data(session, **overrides),
         treatment_ids=[t.pk for t in (treatments if treatments is not None else session.treatments.values())],
         usage_ids=[u.pk for u in (usages if usages is not None else session.usages)],
+        lot_ids=list(lot_ids),
         follow_up=follow_up,
         now=(session.record.signed_at or session.record.started_at) + timedelta(days=1),
     )

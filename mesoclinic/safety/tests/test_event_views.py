@@ -38,6 +38,7 @@ def form(session, **overrides):
         "severity": "moderate",
         "treatment": "Antihistamine",
         "outcome": "recovering",
+        "reaction_code": "MESO-002",
         "areas": [t.pk for t in session.treatments.values()],
         "usages": [u.pk for u in session.usages],
     }
@@ -94,7 +95,10 @@ def test_a_doctor_records_an_event_directly_from_a_session(client, location):
         {"description": ""},
         {"description": "x" * 2001},
         {"onset_at": "tomorrow"},
-        {"areas": None},
+        {"reaction_code": None},
+        {"reaction_code": "MEDDRA-1"},
+        {"severity": "serious"},  # a serious event needs a seriousness criterion
+        {"serious_hospitalisation": "on"},  # … and a criterion makes it serious
         {"areas": ["abc"]},
         {"areas": [999999999]},
         {"usages": [999999999]},

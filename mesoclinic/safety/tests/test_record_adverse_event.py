@@ -69,19 +69,15 @@ def test_it_refuses_areas_and_lots_of_another_session(location):
         record_event(session, treatments=list(other.treatments.values()))
     with pytest.raises(services.EventRefused, match="lots"):
         record_event(session, usages=other.usages)
-    with pytest.raises(services.EventRefused, match="area"):
-        record_event(session, treatments=[])
     assert AdverseEvent.objects.count() == 0
 
 
-def test_it_refuses_an_onset_before_the_session_or_in_the_future_and_an_unsigned_session(location):
+def test_it_refuses_an_onset_before_the_session_or_in_the_future(location):
     session = signed_session(location)
     with pytest.raises(services.EventRefused, match="before the session"):
         record_event(session, onset_at=session.record.started_at - timedelta(minutes=1))
     with pytest.raises(services.EventRefused, match="future"):
         record_event(session, onset_at=session.record.signed_at + timedelta(days=3))
-    with pytest.raises(services.EventRefused, match="signed"):
-        record_event(signed_session(location, sign=False))
 
 
 def test_a_follow_up_of_another_session_is_refused(location):
