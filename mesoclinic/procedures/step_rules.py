@@ -9,9 +9,9 @@ A snapshot from before these rules existed has no timing fields: then nothing ex
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from mesoclinic.catalog.models import Protocol, may_start_early
 
@@ -64,6 +64,22 @@ def checklist_order(snapshot: Mapping[str, Any]) -> list[Step]:
     """The chart steps in the catalog's order (steps the catalog does not place keep the chart's own order)."""
     placed = [rule.step for rule in step_rules(snapshot) if rule.step is not None]
     return [*placed, *(step for step in Step if step not in placed)]
+
+
+S = TypeVar("S")
+
+
+def in_catalog_order(states: list[S], snapshot: Mapping[str, Any]) -> list[S]:
+    """The chart's checklist entries (dataclasses with `key` and `number`) with the steps the catalog
+    places (numbing, swab, injections) in the catalog's order, numbered again from 1."""
+    rank = {str(step): index for index, step in enumerate(checklist_order(snapshot))}
+    placed = {str(step) for step in CHART_STEPS.values()}
+    slots = [index for index, state in enumerate(states) if getattr(state, "key", "") in placed]
+    ordered = sorted((states[index] for index in slots), key=lambda state: rank[getattr(state, "key", "")])
+    result = list(states)
+    for index, state in zip(slots, ordered, strict=True):
+        result[index] = state
+    return [replace(state, number=number) for number, state in enumerate(result, start=1)]  # type: ignore[type-var]
 
 
 def done_at(record: ProcedureRecord, step: Step) -> datetime | None:

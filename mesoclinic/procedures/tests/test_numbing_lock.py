@@ -190,3 +190,19 @@ def test_injections_need_the_preparation_steps_first(clinic, clock):
     clock.shift(timedelta(minutes=40))
     with pytest.raises(services.StepOutOfOrder, match="Consent on file, Before-photos, Antisepsis"):
         treat(clinic.nurse_ctx, record, lot=clinic.lot)
+
+
+def test_the_chart_lists_the_steps_in_the_catalogs_order(clinic):
+    from mesoclinic.procedures import selectors
+
+    record = clinic.record()
+    assert [step.key for step in selectors.chart(record, with_choices=False).steps][3:6] == ["numbing", "antisepsis", "treatment"]
+    version = current_version()
+    snapshot = dict(version.snapshot)
+    for step in snapshot["procedure_steps"]:
+        step["position"] = {"numbing": 10, "alcohol_swab": 30, "micro_injections": 20}[step["key"]]
+    CatalogVersion.objects.filter(pk=version.pk).update(snapshot=snapshot)
+    record.refresh_from_db()
+    steps = selectors.chart(record, with_choices=False).steps
+    assert [step.key for step in steps][3:6] == ["numbing", "treatment", "antisepsis"]
+    assert [step.number for step in steps] == list(range(1, len(steps) + 1))
