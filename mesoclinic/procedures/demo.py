@@ -120,7 +120,7 @@ def seed_sessions(run: SeedRun) -> int:
                 numbing_lot=cream_lots[0] if cream_lots else None,
                 numbing_applied_at=numbing_at,
                 numbing_recorded_by=appointment.practitioner,
-                antisepsis_at=injections_at - timedelta(minutes=2),
+                antisepsis_at=injections_at,  # the catalog's steps: the swab once the numbing wait is over
                 antisepsis_by=appointment.practitioner,
                 injections_started_at=injections_at,
             )

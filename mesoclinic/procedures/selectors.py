@@ -28,6 +28,7 @@ from mesoclinic.scheduling import selectors as scheduling_selectors
 from mesoclinic.scheduling.models import Appointment
 
 from . import amended
+from . import step_rules
 from .amendments import AmendableField, amendable_fields
 from .models import Amendment, AreaTreatment, ConsumableUsage, ProcedureRecord, ProductUsage, PrpPreparation, Reaction, Step
 from .services import OBJECT_TYPE, missing_steps
@@ -274,6 +275,7 @@ def chart(record: ProcedureRecord, *, now: datetime | None = None, with_choices:
             record.is_open,
         )
     )
+    steps = step_rules.in_catalog_order(steps, record.catalog_version.snapshot)  # the catalog's procedure steps set the order
     missing = missing_steps(record, treatments=len(treatments), has_prp=prp is not None, uses_prp=terms.uses_prp)
     result = Chart(
         record=record,

@@ -46,6 +46,7 @@ from mesoclinic.screening import services as screening
 from mesoclinic.screening.selectors import current_screening, eligibility
 
 from .consumables import consumable_lots_required
+from . import step_rules
 from .hooks import run_sign_off_hooks
 from .models import (
     MAX_BLOOD_ML,
@@ -114,6 +115,12 @@ class NumbingWaitNotOver(ProcedureError):
     def __init__(self, message: str, *, unlock_at: datetime) -> None:
         super().__init__(message)
         self.unlock_at = unlock_at
+
+
+class EarlyStartNotAllowed(ProcedureError):
+    """The protocol's catalog setting does not let this role start before the numbing wait is over (403)."""
+
+    status = 403
 
 
 class StepsMissing(ProcedureError):
@@ -491,35 +498,50 @@ def record_numbing(
 
 
 def record_antisepsis(*, ctx: audit.AuditContext, record: ProcedureRecord) -> ProcedureRecord:
-    """The area was cleaned with an alcohol swab (after the numbing cream came off)."""
+    """The area was cleaned with an alcohol swab (after the numbing cream came off): when the catalog's
+    procedure steps allow it (by default after the numbing wait, not in the same minute as the cream)."""
     actor = _require_at(ctx, "procedure.chart", "chart sessions", record.location_id)
+    now = timezone.now()
     with transaction.atomic():
         current = _locked(record)
         _open(current)
         _need(current, Step.RESCREEN, Step.NUMBING)
         _before_injections(current, "the antisepsis")
-        current.antisepsis_at, current.antisepsis_by = timezone.now(), actor
+        problem = step_rules.step_problem(current, Step.ANTISEPSIS, now, current.catalog_version.snapshot)
+        if problem:
+            raise StepOutOfOrder(problem)
+        current.antisepsis_at, current.antisepsis_by = now, actor
         current.save(update_fields=["antisepsis_at", "antisepsis_by", "updated_at"])
         _audit(ctx, current, action=AuditEvent.Action.UPDATE, detail={"step": Step.ANTISEPSIS})
     return _refresh(record, current)
 
 
 def start_injections_early(*, ctx: audit.AuditContext, record: ProcedureRecord, reason: str) -> ProcedureRecord:
-    """Start injecting before the numbing wait is over: needs a written reason; audited as an override."""
-    _require_at(ctx, "procedure.chart", "chart sessions", record.location_id)
+    """End the numbing wait early: needs a written reason and the role the protocol's catalog setting
+    names (a doctor by default, else EarlyStartNotAllowed); audited as an override. Before the alcohol
+    swab it lets the swab and the injections go ahead; after it, the injections start now."""
+    actor = _require_at(ctx, "procedure.chart", "chart sessions", record.location_id)
     text = _reason(reason, "for starting before the numbing wait is over")
     now = timezone.now()
     with transaction.atomic():
         current = _locked(record)
         _open(current)
-        _need(current, Step.RESCREEN, Step.CONSENT, Step.PHOTOS, Step.NUMBING, Step.ANTISEPSIS)
-        if current.injections_started_at is not None:
-            raise StepOutOfOrder("Injections have already started.")
+        _need(current, Step.RESCREEN, Step.CONSENT, Step.PHOTOS, Step.NUMBING)
+        if current.injections_started_at is not None or current.early_start_reason:
+            raise StepOutOfOrder(
+                "Injections have already started." if current.injections_started_at else "The wait was already ended early."
+            )
         unlock = current.injections_unlock_at
         assert unlock is not None
         if now >= unlock:
             raise StepOutOfOrder("The numbing wait is over: no reason is needed, chart the treated area.")
-        current.injections_started_at, current.early_start_reason = now, text
+        terms = terms_of(current)
+        refused = step_rules.early_start_problem(terms.early_start_role, actor.role, terms.name)
+        if refused:
+            raise EarlyStartNotAllowed(refused)
+        current.early_start_reason = text
+        if current.antisepsis_at is not None:
+            current.injections_started_at = now
         current.save(update_fields=["injections_started_at", "early_start_reason", "updated_at"])
         _audit(
             ctx,
@@ -529,6 +551,8 @@ def start_injections_early(*, ctx: audit.AuditContext, record: ProcedureRecord, 
                 "step": Step.TREATMENT,
                 "numbing_wait": "started early",
                 "minutes_early": math.ceil((unlock - now).total_seconds() / 60),
+                "role": actor.role,
+                "allowed": terms.early_start_role,
             },
         )
     return _refresh(record, current)
@@ -597,13 +621,16 @@ def _start_injections(current: ProcedureRecord, now: datetime) -> bool:
         return False
     unlock = current.injections_unlock_at
     assert unlock is not None
-    if now < unlock:
+    if now < unlock and not current.early_start_reason:
         local = current.location.local(unlock)
         raise NumbingWaitNotOver(
             f"Injections are locked until {local:%H:%M} (the protocol's {current.numbing_minutes}-minute numbing wait). "
             "To start earlier, give the reason.",
             unlock_at=unlock,
         )
+    problem = step_rules.step_problem(current, Step.TREATMENT, now, current.catalog_version.snapshot)
+    if problem:
+        raise StepOutOfOrder(problem)
     current.injections_started_at = now
     return True
 

@@ -64,6 +64,8 @@ class ProtocolTerms:
     areas: dict[str, AreaTerms]
     technique_keys: tuple[str, ...]
     product_keys: tuple[str, ...]
+    # Who may start before the numbing wait is over (catalog setting; a snapshot without it: a doctor).
+    early_start_role: str = "doctor"
 
     def area(self, key: str) -> AreaTerms | None:
         return self.areas.get(key)
@@ -99,4 +101,5 @@ def protocol_terms(snapshot: Mapping[str, Any], protocol_key: str) -> ProtocolTe
         areas=areas,
         technique_keys=tuple(protocol.get("techniques", [])),
         product_keys=tuple(protocol.get("products", [])),
+        early_start_role=str(protocol.get("early_start_role") or "doctor"),
     )

@@ -14,6 +14,10 @@ Outcome of one applicable rule, by its severity and the answer to its question:
 
 The verdict is the worst outcome: not eligible > incomplete > caution > eligible. A missing or
 unsure answer to an applicable absolute rule therefore never gives "eligible".
+
+A rule whose question is asked only at sessions (the catalog's `session_only`, e.g. "Any new
+diagnosis or medicine since your last visit?") is evaluated only for a re-screen before a session
+(`at_session=True`); a full screening does not ask it.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ class Rule:
     explanation: str
     protocol_keys: frozenset[str] = frozenset()
     area_keys: frozenset[str] = frozenset()
+    session_only: bool = False
 
     def applies_to(self, protocol_key: str, area_keys: Iterable[str]) -> bool:
         if self.protocol_keys and protocol_key not in self.protocol_keys:
@@ -129,16 +134,21 @@ def _outcome(rule: Rule, answer: str | None) -> Status | None:
     return Status.CAUTION
 
 
-def evaluate(rules: Sequence[Rule], answers: Mapping[str, str], protocol_key: str, area_keys: Iterable[str]) -> Verdict:
+def evaluate(
+    rules: Sequence[Rule], answers: Mapping[str, str], protocol_key: str, area_keys: Iterable[str], *, at_session: bool = False
+) -> Verdict:
     """The verdict for treating `area_keys` with the protocol `protocol_key`, given the patient's answers.
 
     `answers` maps question keys to "yes", "no" or "unknown"; anything else counts as not answered.
-    Every applicable rule that is not cleared by a "no" becomes a reason.
+    Every applicable rule that is not cleared by a "no" becomes a reason. Rules asked only at
+    sessions count only when `at_session` (the answers come from a re-screen before a session).
     """
     areas = frozenset(area_keys)
     reasons: list[Reason] = []
     status = Status.ELIGIBLE
     for rule in rules:
+        if rule.session_only and not at_session:
+            continue
         if not rule.applies_to(protocol_key, areas):
             continue
         raw = answers.get(rule.question_key)
@@ -190,6 +200,7 @@ def rules_from_snapshot(snapshot: Mapping[str, Any]) -> tuple[Rule, ...]:
                 explanation=item.get("description", ""),
                 protocol_keys=frozenset(item.get("protocols", [])),
                 area_keys=frozenset(area_keys),
+                session_only=bool(question.get("session_only", False)),
             )
         )
     return tuple(rules)

@@ -148,14 +148,17 @@ def today_for(patient: Patient) -> date:
     return patient.location.local(timezone.now()).date()
 
 
-def _covering_override(screening: Screening, protocol: Protocol, area_keys: Sequence[str], rule_keys: set[str]) -> Override | None:
-    """A doctor's override on this screening chain that covers every area and every deciding rule."""
+def _covering_override(
+    screening: Screening, protocol: Protocol, area_keys: Sequence[str], rule_keys: set[str], *, this_session_only: bool = False
+) -> Override | None:
+    """A doctor's override on this screening chain that covers every area and every deciding rule.
+
+    With `this_session_only` (a deciding rule is asked only at sessions, e.g. a new diagnosis since the
+    last visit), only an override of this very re-screen counts: every new "yes" needs its own review.
+    """
     chain = screening.chain_id
-    overrides = list(
-        Override.objects.filter(Q(screening_id=chain) | Q(screening__base_id=chain), protocol=protocol)
-        .select_related("overridden_by")
-        .order_by("-overridden_at", "-id")
-    )
+    where = Q(screening_id=screening.pk) if this_session_only else Q(screening_id=chain) | Q(screening__base_id=chain)
+    overrides = list(Override.objects.filter(where, protocol=protocol).select_related("overridden_by").order_by("-overridden_at", "-id"))
     usable = [override for override in overrides if rule_keys <= set(override.rule_keys)]
     covered = set().union(*(set(override.area_keys) for override in usable)) if usable else set()
     if not usable or not set(area_keys) <= covered:
@@ -203,11 +206,13 @@ def eligibility(*, patient: Patient, protocol: Protocol, area_keys: Iterable[str
         return Eligibility(
             status=EligibilityStatus.INCOMPLETE, reasons=(reason,), screening=screening, protocol_key=protocol.key, area_keys=areas
         )
-    verdict = engine.evaluate(known.rules, screening.answers_used, protocol.key, areas)
+    at_session = screening.kind == Screening.Kind.RESCREEN
+    verdict = engine.evaluate(known.rules, screening.answers_used, protocol.key, areas, at_session=at_session)
     override = None
     if verdict.status == engine.Status.NOT_ELIGIBLE:
         deciding = {reason.rule_key for reason in verdict.reasons if reason.effect == engine.Status.NOT_ELIGIBLE}
-        override = _covering_override(screening, protocol, areas, deciding)
+        session_rules = {rule.key for rule in known.rules if rule.session_only}
+        override = _covering_override(screening, protocol, areas, deciding, this_session_only=bool(deciding & session_rules))
     return Eligibility(
         status=str(verdict.status),
         reasons=verdict.reasons,

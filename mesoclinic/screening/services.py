@@ -99,7 +99,7 @@ def questions_to_ask(*, version: CatalogVersion, kind: str, area_keys: Iterable[
     for rule in rules:
         fed.setdefault(rule.question_key, []).append(rule)
     if kind != Screening.Kind.RESCREEN:
-        chosen = active
+        chosen = [q for q in active if not q.get("session_only")]  # "since your last visit" belongs to a session
     else:
         relevant = engine.questions_for(rules, list(area_keys or []))
         chosen = [q for q in active if q.get("rescreen") and (q["key"] in relevant or q["key"] not in fed)]
@@ -191,7 +191,9 @@ def record_screening(
         Answer.objects.bulk_create(
             [Answer(screening=screening, question_id=question_ids[key], question_key=key, value=value) for key, value in answers.items()]
         )
-        verdicts = _verdicts(screening, version, merged, areas if kind == Screening.Kind.RESCREEN else None)
+        verdicts = _verdicts(
+            screening, version, merged, areas if kind == Screening.Kind.RESCREEN else None, at_session=kind == Screening.Kind.RESCREEN
+        )
         Verdict.objects.bulk_create(verdicts)
         audit.record(
             ctx,
@@ -212,7 +214,9 @@ def record_screening(
     return screening
 
 
-def _verdicts(screening: Screening, version: CatalogVersion, answers: Mapping[str, str], only_areas: list[str] | None) -> list[Verdict]:
+def _verdicts(
+    screening: Screening, version: CatalogVersion, answers: Mapping[str, str], only_areas: list[str] | None, *, at_session: bool
+) -> list[Verdict]:
     """One verdict per protocol and area of the version (only today's areas for a re-screen)."""
     known = selectors.knowledge_for(version)
     wanted = {key for keys in known.protocol_areas.values() for key in keys}
@@ -225,7 +229,7 @@ def _verdicts(screening: Screening, version: CatalogVersion, answers: Mapping[st
         for area_key in area_keys:
             if area_key not in wanted or protocol_key not in protocols or area_key not in areas:
                 continue
-            verdict = engine.evaluate(known.rules, answers, protocol_key, [area_key])
+            verdict = engine.evaluate(known.rules, answers, protocol_key, [area_key], at_session=at_session)
             rows.append(
                 Verdict(
                     screening=screening,

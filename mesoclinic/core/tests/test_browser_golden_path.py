@@ -53,7 +53,7 @@ from mesoclinic.messaging.senders import LocmemSmsBackend
 from mesoclinic.patients.models import Patient
 from mesoclinic.patients.tests.screens import snap
 from mesoclinic.procedures.models import ProcedureRecord
-from mesoclinic.procedures.tests.browser_steps import chart_up_to_the_injections, record_mild_redness
+from mesoclinic.procedures.tests.browser_steps import chart_up_to_the_injections, record_mild_redness, swab_after_the_wait
 from mesoclinic.procedures.tests.factories import cartridge_lot, make_lot, product
 from mesoclinic.safety.models import AdverseEvent
 from mesoclinic.scheduling.models import Appointment
@@ -201,6 +201,7 @@ def test_one_patient_walks_the_golden_path_from_screening_to_lot_recall(
 
         clock.move_to(at(3, 10, 31))
         page.reload()
+        swab_after_the_wait(page)
         area = page.locator("#step-treatment")
         area.get_by_label("Technique").select_option("dermapen_rolling")
         area.get_by_label("Needle depth (mm)").fill("1.0")

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 def chart_up_to_the_injections(page: Page, clock, *, numbing_at: datetime) -> None:
     """Re-screen (every answer "No"), consent and photos (placeholders), numbing at `numbing_at`
-    (the countdown runs), the alcohol swab — and the injections stay locked."""
+    (the countdown runs); the alcohol swab is refused until the wait is over, and the injections stay locked."""
     rescreen = page.locator("#step-rescreen")
     for radio in rescreen.locator("input[type=radio][value=no]").all():
         radio.check()
@@ -30,10 +30,16 @@ def chart_up_to_the_injections(page: Page, clock, *, numbing_at: datetime) -> No
     assert f"Injections unlock at {unlock:%H:%M}" in page.locator("[data-countdown]").inner_text()
     page.wait_for_function("document.querySelector('[data-remaining]').textContent.includes('left')")
     page.get_by_label("The area was cleaned with an alcohol swab").check()
+    page.get_by_role("button", name="Confirm antisepsis").click()  # the catalog's steps: not before the wait is over
+    expect(page.locator("#step-antisepsis").get_by_text(f"comes after the numbing wait: not before {unlock:%H:%M}")).to_be_visible()
+    assert not page.get_by_role("button", name="Save this area").is_visible()
+
+
+def swab_after_the_wait(page: Page) -> None:
+    """The alcohol swab, once the numbing wait is over (the clock has been moved on and the page reloaded)."""
+    page.get_by_label("The area was cleaned with an alcohol swab").check()
     page.get_by_role("button", name="Confirm antisepsis").click()
     page.locator("#step-antisepsis .done-badge").wait_for()
-    expect(page.locator("#step-treatment").get_by_text("Injections are locked")).to_be_visible()
-    assert not page.get_by_role("button", name="Save this area").is_visible()
 
 
 def record_mild_redness(page: Page) -> None:

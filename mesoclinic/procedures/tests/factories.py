@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, time, timedelta
 from decimal import Decimal
 
+from django.utils import timezone
+
 from mesoclinic.catalog.models import Product
 from mesoclinic.catalog.selectors import current_version
 from mesoclinic.core import audit
@@ -48,12 +50,19 @@ def answers_for(record: ProcedureRecord, **yes: bool) -> dict[str, str]:
 
 
 def prepare(ctx, record: ProcedureRecord, *, numbing: str = "EMLA 5% cream") -> ProcedureRecord:
-    """Steps 1–5: re-screen (all "no"), consent, photos, numbing now, alcohol swab."""
+    """Steps 1–5: re-screen (all "no"), consent, photos, the numbing cream put on in the waiting area
+    one numbing wait ago (so the wait is over now), and the alcohol swab now."""
+    numb(ctx, record, numbing=numbing, applied_at=timezone.now() - timedelta(minutes=record.numbing_minutes))
+    services.record_antisepsis(ctx=ctx, record=record)
+    return record
+
+
+def numb(ctx, record: ProcedureRecord, *, numbing: str = "EMLA 5% cream", applied_at=None) -> ProcedureRecord:
+    """Steps 1–4: re-screen (all "no"), consent, photos, numbing (now unless `applied_at`): the wait runs from then."""
     services.record_rescreen(ctx=ctx, record=record, answers=answers_for(record))
     services.confirm_consent(ctx=ctx, record=record)
     services.confirm_photos(ctx=ctx, record=record)
-    services.record_numbing(ctx=ctx, record=record, product_name=numbing)
-    services.record_antisepsis(ctx=ctx, record=record)
+    services.record_numbing(ctx=ctx, record=record, product_name=numbing, applied_at=applied_at)
     return record
 
 

@@ -21,7 +21,7 @@ from mesoclinic.patients.tests.screens import snap
 from mesoclinic.procedures.models import ProcedureRecord
 from mesoclinic.scheduling.tests.factories import DeviceFactory, PatientFactory, RoomFactory
 
-from .browser_steps import chart_up_to_the_injections, record_mild_redness
+from .browser_steps import chart_up_to_the_injections, record_mild_redness, swab_after_the_wait
 from .conftest import LONDON, Clinic
 from .factories import book_hair_course, cartridge_lot, make_lot, product
 
@@ -65,6 +65,7 @@ def test_a_nurse_charts_the_session_day_and_signs(page, sign_in, request, locati
 
         clock.move_to(datetime(2026, 3, 10, 10, 31, tzinfo=LONDON))
         page.reload()
+        swab_after_the_wait(page)
         area = page.locator("#step-treatment")
         area.get_by_label("Technique").select_option("dermapen_rolling")
         area.get_by_label("Needle depth (mm)").fill("1.6")  # deeper than the scalp's 0.5–1.5 mm

@@ -14,7 +14,7 @@ from mesoclinic.procedures.models import AreaTreatment, ProcedureRecord
 from mesoclinic.scheduling.models import Appointment
 
 from .conftest import TEN
-from .factories import answers_for, chart_fully, make_lot, prepare, product
+from .factories import answers_for, chart_fully, make_lot, numb, prepare, product
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -83,14 +83,15 @@ def test_a_full_session_through_the_screens_with_htmx(nurse_client, clinic, cloc
     assert nurse_client.post(step(record, "photos"), {"photos-confirmed": "on"}, headers=HTMX).status_code == 200
     response = nurse_client.post(step(record, "numbing"), {"product_name": "EMLA 5% cream", "applied_at": ""}, headers=HTMX)
     assert "Injections unlock at" in response.content.decode() and 'data-seconds-left="1800"' in response.content.decode()
-    assert nurse_client.post(step(record, "antisepsis"), {"antisepsis-confirmed": "on"}, headers=HTMX).status_code == 200
+    early_swab = nurse_client.post(step(record, "antisepsis"), {"antisepsis-confirmed": "on"}, headers=HTMX)
+    assert early_swab.status_code == 409 and "comes after the numbing wait: not before 10:25" in early_swab.content.decode()
 
     locked = nurse_client.post(step(record, "treatment"), treatment_post(clinic), headers=HTMX)
     assert locked.status_code == 409
-    assert "Injections are locked until 10:25" in locked.content.decode()
     assert not AreaTreatment.objects.exists()
 
     clock.shift(timedelta(minutes=30))
+    assert nurse_client.post(step(record, "antisepsis"), {"antisepsis-confirmed": "on"}, headers=HTMX).status_code == 200
     saved = nurse_client.post(step(record, "treatment"), treatment_post(clinic), headers=HTMX)
     assert saved.status_code == 200 and "<html" not in saved.content.decode()
     assert "HC-LATE" in saved.content.decode()
@@ -152,12 +153,17 @@ def test_a_lot_of_another_product_and_of_another_location_are_refused(nurse_clie
     assert not AreaTreatment.objects.exists()
 
 
-def test_an_early_start_without_a_reason_is_refused(nurse_client, clinic, clock):
-    record = prepare(clinic.nurse_ctx, clinic.record())
+def test_an_early_start_without_a_reason_or_by_a_nurse_is_refused(nurse_client, client, clinic, clock):
+    record = numb(clinic.nurse_ctx, clinic.record())
     response = nurse_client.post(step(record, "early-start"), {"early-reason": ""}, headers=HTMX)
     assert response.status_code == 400 and "Write the reason" in response.content.decode()
     response = nurse_client.post(step(record, "early-start"), {"early-reason": "Patient must leave early today."}, headers=HTMX)
-    assert response.status_code == 200 and "Save this area" in response.content.decode()
+    assert response.status_code == 403 and "Only a doctor may start the injections" in response.content.decode()
+    client.force_login(clinic.doctor)
+    response = client.post(step(record, "early-start"), {"early-reason": "Patient must leave early today."}, headers=HTMX)
+    assert response.status_code == 200
+    record.refresh_from_db()
+    assert record.early_start_reason == "Patient must leave early today."
 
 
 def test_sign_off_with_a_missing_step_answers_409_with_the_list(nurse_client, clinic):

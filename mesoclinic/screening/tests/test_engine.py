@@ -33,6 +33,7 @@ EXPECTED = {
     "ingredient_allergy": (None, Status.CAUTION),
     "anticoagulant_medicine": (None, Status.CAUTION),
     "new_medicine": (None, Status.CAUTION),
+    "new_diagnosis_or_medicine": (None, Status.NOT_ELIGIBLE),  # asked at every session only
 }
 
 
@@ -45,7 +46,7 @@ def test_each_default_rule_decides_exactly_the_areas_it_applies_to(rule):
     areas, status = EXPECTED[rule.key]
     answers = {**NO, rule.question_key: "yes"}
     for protocol_key, area_key in PROTOCOL_AREAS:
-        verdict = evaluate(RULES, answers, protocol_key, [area_key])
+        verdict = evaluate(RULES, answers, protocol_key, [area_key], at_session=True)
         if areas is None or area_key in areas:
             assert verdict.status == status, (protocol_key, area_key)
             assert [reason.rule_key for reason in verdict.reasons] == [rule.key]

@@ -25,7 +25,8 @@ def test_a_doctor_records_a_full_screening_with_a_verdict_per_protocol_and_area(
     assert screening.kind == "full" and screening.catalog_version == catalog and screening.questionnaire.number >= 1
     assert screening.screened_by == doctor and screening.base is None
     assert screening.expires_on == date(2026, 3, 2) + timedelta(days=182)
-    assert Answer.objects.filter(screening=screening).count() == Question.objects.filter(is_active=True).count()
+    asked_in_full = Question.objects.filter(is_active=True, session_only=False)
+    assert Answer.objects.filter(screening=screening).count() == asked_in_full.count()
     verdicts = Verdict.objects.filter(screening=screening)
     expected = sum(len(protocol["areas"]) for protocol in catalog.snapshot["protocols"])
     assert verdicts.count() == expected
@@ -103,8 +104,8 @@ def test_the_rescreen_asks_only_the_session_questions_for_todays_areas(catalog):
     face = {
         str(q["key"]) for q in services.questions_to_ask(version=current_version(), kind="rescreen", area_keys=["cheeks", "periorbital"])
     }
-    assert scalp == {"pregnancy", "breastfeeding", "infection_scalp", "new_medicines"}
-    assert face == {"pregnancy", "breastfeeding", "infection_face", "new_medicines"}
+    assert scalp == {"pregnancy", "breastfeeding", "infection_scalp", "new_medicines", "new_diagnosis_or_medicine"}
+    assert face == {"pregnancy", "breastfeeding", "infection_face", "new_medicines", "new_diagnosis_or_medicine"}
 
 
 def test_a_nurse_rescreens_and_the_answers_update_the_full_screening(catalog, doctor, nurse, patient):
@@ -112,7 +113,7 @@ def test_a_nurse_rescreens_and_the_answers_update_the_full_screening(catalog, do
     again = rescreen(nurse, patient, ["scalp"], infection_scalp="yes")
     assert again.kind == "rescreen" and again.base == full and again.expires_on == full.expires_on
     assert again.answers_used["anticoagulants"] == "yes" and again.answers_used["infection_scalp"] == "yes"
-    assert again.answers.count() == 4
+    assert again.answers.count() == 5
     verdicts = {(v.protocol.key, v.area.key): v.status for v in again.verdicts.select_related("protocol", "area")}
     assert verdicts == {("hair_cocktail", "scalp"): "not_eligible", ("hair_prp", "scalp"): "not_eligible"}
     later = rescreen(nurse, patient, ["scalp"])

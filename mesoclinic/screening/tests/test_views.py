@@ -159,7 +159,9 @@ def test_a_nurse_rescreens_before_a_session(client, nurse, doctor, patient, cata
     questions = client.get(f"{url}?areas=scalp&next=/patients/{patient.pk}/")
     body = questions.content.decode()
     assert questions.status_code == 200 and "scalp" in body.lower() and "breastfeeding" in body.lower() and "diabetes" not in body.lower()
-    answers = {f"answers-{key}": "no" for key in ("pregnancy", "breastfeeding", "infection_scalp", "new_medicines")}
+    answers = {
+        f"answers-{key}": "no" for key in ("pregnancy", "breastfeeding", "infection_scalp", "new_medicines", "new_diagnosis_or_medicine")
+    }
     response = client.post(url, {**answers, "areas": "scalp", "next": f"/patients/{patient.pk}/"})
     assert response.status_code == 302 and response["Location"] == f"/patients/{patient.pk}/"
     assert Screening.objects.filter(kind="rescreen").count() == 1
