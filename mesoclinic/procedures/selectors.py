@@ -46,7 +46,7 @@ def records_in_scope(scope: frozenset[int]) -> QuerySet[ProcedureRecord]:
         "appointment__device",
         "appointment__room",
         "signed_by",
-        "course_session",
+        "course_session__course",
     )
 
 
@@ -145,6 +145,7 @@ class Chart:
     kit_lots: list[LotChoice] = field(default_factory=list)
     devices: list[Device] = field(default_factory=list)
     techniques: list[Technique] = field(default_factory=list)
+    course_techniques: list[Technique] = field(default_factory=list)  # the course's choice: the chart's default
     rescreen_questions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -302,6 +303,8 @@ def chart(record: ProcedureRecord, *, now: datetime | None = None, with_choices:
         (kit_lots if consumable.kind == Consumable.Kind.PRP_KIT else consumable_lots).extend(lots)
     devices = list(Device.objects.filter(location=location, kind=Device.Kind.DERMAPEN, in_service=True).order_by("model", "serial_number"))
     techniques = list(Technique.objects.filter(key__in=terms.technique_keys).order_by("method", "name"))
+    course = record.course_session.course if record.course_session is not None else None
+    course_techniques = [t for t in course.techniques.order_by("method", "name") if t.key in terms.technique_keys] if course else []
     questions: list[dict[str, Any]] = []
     if steps[0].available:
         questions = questions_to_ask(version=current_version(), kind="rescreen", area_keys=record.area_keys)
@@ -312,6 +315,7 @@ def chart(record: ProcedureRecord, *, now: datetime | None = None, with_choices:
         kit_lots=kit_lots,
         devices=devices,
         techniques=techniques,
+        course_techniques=course_techniques,
         rescreen_questions=questions,
     )
 
