@@ -51,10 +51,28 @@ class PrescribeCourseForm(forms.Form):
         queryset=User.objects.none(), required=False, empty_label="Anyone qualified", label="Preferred practitioner"
     )
 
-    def __init__(self, *args: Any, protocol: Protocol, scope: frozenset[int], default_location: Location | None, **kwargs: Any) -> None:
+    allergy_reason = forms.CharField(
+        label="Allergy: why this protocol is acceptable anyway",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="A product of this protocol holds an ingredient the patient is allergic to. Kept on the course.",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        protocol: Protocol,
+        scope: frozenset[int],
+        default_location: Location | None,
+        allergies: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.protocol = protocol
         fields = self.fields
+        if not allergies:  # asked only when the protocol's products hold one of the patient's allergens
+            del fields["allergy_reason"]
         fields["location"].queryset = Location.objects.filter(pk__in=scope, is_active=True)  # type: ignore[attr-defined]
         fields["concern"].queryset = protocol.concerns.filter(is_active=True)  # type: ignore[attr-defined]
         fields["areas"].queryset = Area.objects.filter(protocol_areas__protocol=protocol).order_by("position", "name")  # type: ignore[attr-defined]

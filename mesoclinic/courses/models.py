@@ -72,6 +72,13 @@ class Course(models.Model):
     stopped_at = models.DateTimeField(null=True, blank=True)
     stop_reason = models.CharField(max_length=300, blank=True)
     summary = models.TextField(max_length=5000, blank=True, help_text="The end-of-course summary (written when the course closes).")
+    allergy_acknowledgement = models.TextField(
+        max_length=1000,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Why the prescribing doctor accepted a product holding an ingredient the patient is recorded as allergic to.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

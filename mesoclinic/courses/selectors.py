@@ -13,10 +13,15 @@ from mesoclinic.core.models import AuditEvent
 from mesoclinic.patients.models import Patient
 from mesoclinic.scheduling.models import Appointment
 
-from .models import Course, CourseSession
+from .models import Course, CourseSession, Qualification
 from .planner import derived_windows, session_date
 
 MAX_ID = 2**63 - 1
+
+
+def is_qualified(*, practitioner_id: int, protocol_id: int) -> bool:
+    """Whether the practitioner may deliver the protocol (Configuration → Qualifications). One query."""
+    return Qualification.objects.filter(practitioner_id=practitioner_id, protocol_id=protocol_id).exists()
 
 
 def courses_in_scope(scope: frozenset[int]) -> QuerySet[Course]:

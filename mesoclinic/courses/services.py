@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from mesoclinic.accounts.models import User
-from mesoclinic.catalog.models import Concern, Protocol, Technique
+from mesoclinic.catalog.models import Concern, Product, Protocol, Technique
 from mesoclinic.catalog.selectors import current_version
 from mesoclinic.core import audit
 from mesoclinic.core.models import AuditEvent, Device, Location, Room
@@ -63,6 +63,23 @@ MAX_STOP_REASON = 300
 
 class NotAllowed(PermissionDenied):
     """The acting user's role may not do this (views answer 403)."""
+
+
+MIN_ALLERGY_REASON = 10
+
+
+def allergy_conflicts(*, patient: Patient, protocol: Protocol) -> list[str]:
+    """A sentence per product of the protocol holding an ingredient the patient is allergic to. One query."""
+    through = Product.ingredients.through
+    rows = (
+        through.objects.filter(product__in=protocol.products.all(), ingredient__in=patient.allergy_ingredients.all())
+        .select_related("product", "ingredient")
+        .order_by("product__name", "ingredient__name")
+    )
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        found.setdefault(row.product.name, []).append(row.ingredient.name)
+    return [f"{patient.full_name} is allergic to {', '.join(names)}, an ingredient of {product}." for product, names in found.items()]
 
 
 class CourseRefused(Exception):
@@ -121,11 +138,14 @@ def prescribe_course(
     preferred_practitioner: User | None = None,
     techniques: Iterable[Technique] | None = None,
     location: Location | None = None,
+    allergy_reason: str = "",
 ) -> Course:
     """A doctor prescribes a course. Refused (CourseRefused) when the numbers are outside the
     protocol's range or the choices do not belong to the protocol; refused (NotEligible) unless the
     patient's screening allows the protocol at those areas (eligible, caution, or a doctor's
     override of "not eligible"); unscreened, expired and incomplete screenings block with the reason.
+    A product of the protocol holding an ingredient the patient is allergic to is refused unless the
+    doctor writes why it is acceptable (`allergy_reason`, kept on the course).
     """
     doctor = _require(ctx, "course.prescribe", "prescribe a course")
     location = location or patient.location
@@ -162,6 +182,14 @@ def prescribe_course(
         and not qualified_practitioners(protocol=protocol, location=location).filter(pk=preferred_practitioner.pk).exists()
     ):
         errors["preferred_practitioner"] = f"{preferred_practitioner} is not qualified for this protocol at {location.name}."
+    allergy_reason = (allergy_reason or "").strip()
+    conflicts = allergy_conflicts(patient=patient, protocol=protocol)
+    if conflicts and len(allergy_reason) < MIN_ALLERGY_REASON:
+        errors["allergy_reason"] = (
+            " ".join(conflicts) + f" To prescribe it anyway, write why it is acceptable (at least {MIN_ALLERGY_REASON} characters)."
+        )
+    if len(allergy_reason) > 1000:
+        errors["allergy_reason"] = "Keep the reason under 1000 characters."
     if errors:
         raise CourseRefused(errors)
     eligibility = ensure_eligible(patient=patient, protocol=protocol, area_keys=keys)  # raises NotEligible
@@ -179,6 +207,7 @@ def prescribe_course(
             preferred_practitioner=preferred_practitioner,
             prescribed_by=doctor,
             prescribed_at=now,
+            allergy_acknowledgement=allergy_reason if conflicts else "",
         )
         course.areas.set(protocol_areas[key] for key in keys)
         course.techniques.set(chosen)
@@ -196,6 +225,7 @@ def prescribe_course(
                 "sessions": sessions,
                 "eligibility": eligibility.status,
                 "override_id": eligibility.override.pk if eligibility.override is not None else None,
+                "allergy_acknowledged": bool(conflicts),
             },
         )
     return course

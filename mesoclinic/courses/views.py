@@ -92,9 +92,13 @@ def course_new(request: HttpRequest) -> HttpResponse:
     status = 400 if chooser.is_bound and protocol is None else 200
     form = None
     verdicts: list[tuple[str, Eligibility]] = []
+    allergies: list[str] = []
     if protocol is not None:
         posted = request.method == "POST"
-        form = PrescribeCourseForm(request.POST if posted else None, protocol=protocol, scope=scope, default_location=patient.location)
+        allergies = services.allergy_conflicts(patient=patient, protocol=protocol)
+        form = PrescribeCourseForm(
+            request.POST if posted else None, protocol=protocol, scope=scope, default_location=patient.location, allergies=allergies
+        )
         verdicts = _verdicts(patient, protocol)
         if posted:
             if form.is_valid():
@@ -112,6 +116,7 @@ def course_new(request: HttpRequest) -> HttpResponse:
                         preferred_practitioner=data["preferred_practitioner"],
                         techniques=list(data["techniques"]),
                         location=data["location"],
+                        allergy_reason=data.get("allergy_reason", ""),
                     )
                 except services.CourseRefused as refused:
                     form.add_error(None, refused.as_validation_error())
@@ -136,6 +141,7 @@ def course_new(request: HttpRequest) -> HttpResponse:
         "protocol": protocol,
         "form": form,
         "verdicts": verdicts,
+        "allergies": allergies if protocol is not None else [],
         "allowed": any(verdict.allows_booking for _, verdict in verdicts),
     }
     return render(request, "courses/course_form.html", context, status=status)

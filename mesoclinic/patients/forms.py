@@ -41,6 +41,9 @@ class PatientForm(forms.ModelForm):
         self.fields["allergy_ingredients"].queryset = Ingredient.objects.filter(is_active=True).order_by("name")  # type: ignore[attr-defined]
         if self.instance.pk is not None and not self.is_bound:
             self.initial["allergy_ingredients"] = list(self.instance.allergy_ingredients.values_list("pk", flat=True))
+        names = [name for name in self.fields if name != "allergy_ingredients"]
+        names.insert(names.index("allergy_notes"), "allergy_ingredients")  # the two allergy fields together
+        self.order_fields(names)
 
     def clean_date_of_birth(self) -> date:
         born: date = self.cleaned_data["date_of_birth"]

@@ -57,7 +57,12 @@ class Patient(models.Model):
         Ingredient, related_name="+", blank=True, verbose_name="allergic to (catalog ingredients)"
     )
     allergy_notes = models.TextField(
-        "other allergies", blank=True, max_length=1000, help_text="Allergies the catalog does not list (e.g. latex, plasters, lidocaine)."
+        "other allergies",
+        blank=True,
+        default="",
+        db_default="",
+        max_length=1000,
+        help_text="Allergies the catalog does not list (e.g. latex, plasters, lidocaine).",
     )
 
     # Search keys, derived from the fields above on every save (see `refresh_search_keys`).

@@ -19,7 +19,6 @@ from .models import MAX_DERMAPEN_SPEED, MAX_PASSES, ProcedureRecord, Reaction
 from .selectors import Chart
 from .services import MAX_REASON, MIN_REASON, ConsumableLine, ProductLine, ReactionLine
 
-PRODUCT_ROWS = 2  # a mixture of two products covers the default catalog; more areas can be charted
 CONSUMABLE_ROWS = 2
 
 
@@ -165,24 +164,34 @@ class TreatmentForm(forms.Form):
         if record.appointment.device_id:
             self.fields["device"].initial = record.appointment.device_id
         lots = Lot.objects.filter(location=record.location).select_related("product", "consumable")
+        # One row per product of the protocol: its lot picker lists that product's lots only.
+        self.product_choices = chart.product_lots
         products = {product.pk: product for product, _choices in chart.product_lots}
+        self.product_rows = max(1, len(products))
         self.has_vials = any(product.unit != Product.Unit.ML for product in products.values())
-        for n in range(1, PRODUCT_ROWS + 1):
+        for n in range(1, self.product_rows + 1):
+            own = chart.product_lots[n - 1] if n <= len(chart.product_lots) else None
+            name = own[0].name if own else ""
             self.fields[f"product_{n}"] = forms.TypedChoiceField(
                 label=f"Product {n}",
                 required=False,
                 coerce=lambda value: products[int(value)],
                 choices=[("", "—")] + [(product.pk, product.name) for product in products.values()],
                 error_messages={"invalid_choice": "Choose one of the protocol's products."},
+                widget=forms.HiddenInput,
             )
-            self.fields[f"lot_{n}"] = LotField(label=f"Lot of product {n}")
+            self.fields[f"lot_{n}"] = LotField(label=f"Lot of product {n} ({name})" if name else f"Lot of product {n}")
             self.fields[f"lot_{n}"].queryset = lots  # type: ignore[attr-defined]
-            self.fields[f"volume_{n}"] = _decimal_field(f"Volume of product {n} (ml)", digits=5, places=2)
+            self.fields[f"volume_{n}"] = _decimal_field(
+                f"Volume of product {n} (ml)", digits=5, places=2, help_text="Leave empty if this product was not used."
+            )
             if self.has_vials:
                 self.fields[f"vials_{n}"] = forms.IntegerField(label=f"Vials of product {n}", required=False, min_value=1, max_value=50)
-        first = next(((product, choices[0].lot) for product, choices in chart.product_lots if choices), None)
-        if first is not None:  # the soonest-expiring usable lot is offered first
-            self.fields["product_1"].initial, self.fields["lot_1"].initial = first[0].pk, first[1].pk
+            if own is not None:  # the soonest-expiring usable lot is offered first
+                self.fields[f"product_{n}"].initial = own[0].pk
+                self.fields[f"lot_{n}"].initial = own[1][0].lot.pk if own[1] else None
+        if len(chart.course_techniques) >= 1:  # the course's technique (the first, when the doctor chose several)
+            self.fields["technique"].initial = chart.course_techniques[0].key
         for n in range(1, CONSUMABLE_ROWS + 1):
             self.fields[f"consumable_lot_{n}"] = LotField(label=f"Needles or cartridges {n}")
             self.fields[f"consumable_lot_{n}"].queryset = lots  # type: ignore[attr-defined]
@@ -192,10 +201,9 @@ class TreatmentForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        for n in range(1, PRODUCT_ROWS + 1):
-            parts = [data.get(f"product_{n}"), data.get(f"lot_{n}"), data.get(f"volume_{n}")]
-            if any(part not in (None, "") for part in parts) and not all(part not in (None, "") for part in parts):
-                self.add_error(f"lot_{n}" if not data.get(f"lot_{n}") else f"volume_{n}", "Give the product, its lot and the volume.")
+        for n in range(1, self.product_rows + 1):  # a row is used when its volume is given
+            if data.get(f"volume_{n}") is not None and not (data.get(f"product_{n}") and data.get(f"lot_{n}")):
+                self.add_error(f"lot_{n}", "Give the product, its lot and the volume.")
         for n in range(1, CONSUMABLE_ROWS + 1):
             lot, count = data.get(f"consumable_lot_{n}"), data.get(f"consumable_quantity_{n}")
             if (lot is None) != (count is None):
@@ -206,7 +214,7 @@ class TreatmentForm(forms.Form):
         data = self.cleaned_data
         return [
             ProductLine(product=data[f"product_{n}"], lot=data[f"lot_{n}"], volume_ml=data[f"volume_{n}"], vials=data.get(f"vials_{n}"))
-            for n in range(1, PRODUCT_ROWS + 1)
+            for n in range(1, self.product_rows + 1)
             if data.get(f"product_{n}") and data.get(f"lot_{n}") and data.get(f"volume_{n}") is not None
         ]
 
@@ -219,19 +227,46 @@ class TreatmentForm(forms.Form):
         ]
 
     def rows(self) -> list[dict[str, Any]]:
-        """The product rows for the template: bound fields and the usable lots to offer."""
-        offered = [choice for _product, choices in self.chart.product_lots for choice in choices]
+        """The product rows for the template: bound fields, the row's product and its usable lots only."""
         return [
             {
                 "n": n,
+                "name": self.product_choices[n - 1][0].name if n <= len(self.product_choices) else "",
                 "product": self[f"product_{n}"],
                 "lot": self[f"lot_{n}"],
                 "volume": self[f"volume_{n}"],
                 "vials": self[f"vials_{n}"] if self.has_vials else None,
-                "offered": offered,
+                "offered": self.product_choices[n - 1][1] if n <= len(self.product_choices) else [],
             }
-            for n in range(1, PRODUCT_ROWS + 1)
+            for n in range(1, self.product_rows + 1)
         ]
+
+    def same_as(self, treatment: Any, *, device_id: int | None) -> None:
+        """Pre-fill from a treated area of last time: area, technique, depth, passes, speed, each
+        product's volume (today's soonest-expiring lot of the same product) and the consumables (today's
+        soonest lot of the same kind). Nothing is saved until the practitioner saves the card."""
+        initial = {
+            "area": treatment.area.key,
+            "technique": treatment.technique.key,
+            "depth_mm": treatment.depth_mm,
+            "passes": treatment.passes,
+            "dermapen_speed": treatment.dermapen_speed,
+            "notes": "",
+        }
+        if treatment.device_id:
+            initial["device"] = device_id or treatment.device_id
+        used = {usage.product_id: usage for usage in treatment.product_usages.all()}
+        for n, (product, _choices) in enumerate(self.product_choices, start=1):
+            usage = used.get(product.pk)
+            initial[f"volume_{n}"] = usage.volume_ml if usage is not None else None
+        consumables = {choice.lot.consumable_id: choice.lot for choice in reversed(self.chart.consumable_lots)}
+        for n, item in enumerate(list(treatment.consumable_usages.all())[:CONSUMABLE_ROWS], start=1):
+            lot = consumables.get(item.consumable_id)
+            if lot is not None:
+                initial[f"consumable_lot_{n}"], initial[f"consumable_quantity_{n}"] = lot.pk, item.quantity
+        for name, value in initial.items():
+            if name in self.fields:
+                self.fields[name].initial = value
 
     def consumable_rows(self) -> list[dict[str, Any]]:
         return [

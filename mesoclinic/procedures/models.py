@@ -23,6 +23,7 @@ from mesoclinic.inventory.models import Consumable, Lot
 from mesoclinic.patients.models import Patient
 from mesoclinic.scheduling.models import Appointment
 from mesoclinic.screening.models import Screening
+from mesoclinic.screening.selectors import EligibilityStatus
 
 from .terms import DEPTH_LIMIT_MM
 
@@ -164,6 +165,11 @@ class ProcedureRecord(models.Model):
     @property
     def is_signed(self) -> bool:
         return self.status == self.Status.SIGNED
+
+    @property
+    def rescreen_label(self) -> str:
+        """The re-screen's verdict in words ("Not eligible"), never its stored key."""
+        return str(EligibilityStatus.LABELS.get(self.rescreen_status, self.rescreen_status.replace("_", " ").capitalize()))
 
     @property
     def is_open(self) -> bool:

@@ -27,8 +27,7 @@ from mesoclinic.patients.models import Patient
 from mesoclinic.scheduling import selectors as scheduling_selectors
 from mesoclinic.scheduling.models import Appointment
 
-from . import amended
-from . import step_rules
+from . import amended, step_rules
 from .amendments import AmendableField, amendable_fields
 from .models import Amendment, AreaTreatment, ConsumableUsage, ProcedureRecord, ProductUsage, PrpPreparation, Reaction, Step
 from .services import OBJECT_TYPE, missing_steps
@@ -47,7 +46,7 @@ def records_in_scope(scope: frozenset[int]) -> QuerySet[ProcedureRecord]:
         "appointment__device",
         "appointment__room",
         "signed_by",
-        "course_session",
+        "course_session__course",
         "numbing_lot__consumable",
     )
 
@@ -147,6 +146,7 @@ class Chart:
     kit_lots: list[LotChoice] = field(default_factory=list)
     devices: list[Device] = field(default_factory=list)
     techniques: list[Technique] = field(default_factory=list)
+    course_techniques: list[Technique] = field(default_factory=list)  # the course's choice: the chart's default
     rescreen_questions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -305,6 +305,8 @@ def chart(record: ProcedureRecord, *, now: datetime | None = None, with_choices:
         (kit_lots if consumable.kind == Consumable.Kind.PRP_KIT else consumable_lots).extend(lots)
     devices = list(Device.objects.filter(location=location, kind=Device.Kind.DERMAPEN, in_service=True).order_by("model", "serial_number"))
     techniques = list(Technique.objects.filter(key__in=terms.technique_keys).order_by("method", "name"))
+    course = record.course_session.course if record.course_session is not None else None
+    course_techniques = [t for t in course.techniques.order_by("method", "name") if t.key in terms.technique_keys] if course else []
     questions: list[dict[str, Any]] = []
     if steps[0].available:
         questions = questions_to_ask(version=current_version(), kind="rescreen", area_keys=record.area_keys)
@@ -315,6 +317,7 @@ def chart(record: ProcedureRecord, *, now: datetime | None = None, with_choices:
         kit_lots=kit_lots,
         devices=devices,
         techniques=techniques,
+        course_techniques=course_techniques,
         rescreen_questions=questions,
     )
 

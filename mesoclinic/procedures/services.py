@@ -45,8 +45,8 @@ from mesoclinic.scheduling.models import Appointment
 from mesoclinic.screening import services as screening
 from mesoclinic.screening.selectors import current_screening, eligibility
 
+from . import checks, step_rules
 from .consumables import consumable_lots_required
-from . import step_rules
 from .hooks import run_sign_off_hooks
 from .models import (
     MAX_BLOOD_ML,
@@ -123,6 +123,12 @@ class EarlyStartNotAllowed(ProcedureError):
     status = 403
 
 
+class NotQualified(ProcedureError):
+    """The person charting or signing is not qualified for the session's protocol (403)."""
+
+    status = 403
+
+
 class StepsMissing(ProcedureError):
     """Sign-off with a required step missing (409). `missing` lists the steps' labels."""
 
@@ -184,6 +190,22 @@ def _require_at(ctx: audit.AuditContext, permission: str, what: str, location_id
     if location_id not in actor.location_ids:
         raise NotAllowed("You do not work at this session's location.")
     return actor
+
+
+def _qualified(actor: User, record: ProcedureRecord) -> None:
+    problem = checks.qualification_problem(actor=actor, record=record)
+    if problem:
+        raise NotQualified(problem)
+
+
+def _no_allergens(record: ProcedureRecord, products: Sequence[ProductLine]) -> None:
+    if checks.allergy_acknowledged(record):
+        return
+    found = checks.allergens_by_product(patient=record.patient, products=[line.product for line in products])
+    for index, line in enumerate(products, start=1):
+        if line.product.pk in found:
+            message = checks.allergy_message(patient=record.patient, product=line.product, allergens=found[line.product.pk])
+            raise ChartRefused(message, errors={f"product_{index}": message})
 
 
 def _audit(ctx: audit.AuditContext, record: ProcedureRecord, *, action: str, detail: dict[str, Any]) -> None:
@@ -306,6 +328,7 @@ def open_procedure(*, ctx: audit.AuditContext, appointment: Appointment) -> Proc
         area_keys = list(terms.areas)
     if not area_keys:
         raise ChartRefused("None of the planned areas is part of the protocol any more: ask a doctor to review the course.")
+    _qualified(actor, ProcedureRecord(protocol=protocol))
     try:
         with transaction.atomic():
             locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
@@ -662,6 +685,7 @@ def record_area_treatment(
     with transaction.atomic():
         current = _locked(record)
         _open(current)
+        _qualified(actor, current)
         _need(current, Step.RESCREEN, Step.CONSENT, Step.PHOTOS, Step.NUMBING, Step.ANTISEPSIS)
         terms = terms_of(current)
         errors: dict[str, str] = {}
@@ -700,6 +724,7 @@ def record_area_treatment(
         if errors:
             raise ChartRefused(next(iter(errors.values())), errors=errors)
         on = today_at(current, now)
+        _no_allergens(current, products)
         product_rows = _product_rows(current, terms, products, on)
         consumable_rows = _consumable_rows(current, consumables, on)
         started = _start_injections(current, now)
@@ -798,6 +823,7 @@ def record_prp(
     with transaction.atomic():
         current = _locked(record)
         _open(current)
+        _qualified(actor, current)
         if not terms_of(current).uses_prp:
             raise ChartRefused("This protocol does not use PRP.")
         _need(current, Step.RESCREEN)
@@ -931,6 +957,7 @@ def sign_procedure(*, ctx: audit.AuditContext, record: ProcedureRecord) -> Proce
     with transaction.atomic():
         current = _locked(record)
         _open(current)
+        _qualified(actor, current)
         terms = terms_of(current)
         missing = missing_steps(
             current,

@@ -16,15 +16,18 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from mesoclinic.accounts.decorators import require
+from mesoclinic.catalog.models import Product
 from mesoclinic.core import audit
 from mesoclinic.core.models import Location
 from mesoclinic.scheduling import selectors as scheduling_selectors
 from mesoclinic.scheduling.models import Appointment
 from mesoclinic.screening.forms import QuestionnaireForm
 
-from . import selectors, services
+from . import checks, selectors, services
+from .error_summary import error_summary
 from .forms import AmendForm, ConfirmForm, EarlyStartForm, NumbingForm, OverrideForm, PrpForm, ReactionsForm, TreatmentForm
 from .models import ProcedureRecord
+from .session_context import session_context
 
 MAX_ID = 2**63 - 1
 CONSENT_LABEL = "A signed consent form is on file (placeholder: checked on paper until Mesoclinic's consent part is built)"
@@ -130,14 +133,18 @@ def _blank_forms(chart: selectors.Chart) -> dict[str, Any]:
     }
 
 
-def _problems(forms: dict[str, Any]) -> list[str]:
-    """Every error of the bound forms, for the summary at the top of the chart (role=alert)."""
-    problems = []
-    for form in forms.values():
-        for name, found in form.errors.items():
-            label = form.fields[name].label if name in form.fields else ""
-            problems += [f"{label}: {message}" if label else str(message) for message in found]
-    return problems
+def _same_as_last_time(request: HttpRequest, forms: dict[str, Any], record: ProcedureRecord, last: Any) -> str:
+    """`?same=<area>` (or `?same=1`, the first area not charted yet) pre-fills the area card from last time."""
+    wanted = request.GET.get("same", "").strip()[:60]
+    if not wanted or last is None or forms["treatment"].is_bound or not record.is_open:
+        return ""
+    charted = {treatment.area.key for treatment in forms["treatment"].chart.treatments}
+    choices = [t for t in last.treatments if t.area.key in record.area_keys]
+    treatment = next((t for t in choices if t.area.key == wanted), None) or next((t for t in choices if t.area.key not in charted), None)
+    if treatment is None:
+        return ""
+    forms["treatment"].same_as(treatment, device_id=record.appointment.device_id)
+    return treatment.area.name
 
 
 def _render_chart(
@@ -152,18 +159,37 @@ def _render_chart(
     forms = _blank_forms(chart)
     forms.update(bound or {})
     user = request.user
+    can_chart = user.can("procedure.chart")  # type: ignore[union-attr]
+    about = session_context(record, products=[product for product, _lots in chart.product_lots] or list(chart_products(chart)))
     context = {
         "chart": chart,
         "record": record,
         "forms": forms,
         "errors": errors or {},
-        "problems": _problems(bound or {}) + list((errors or {}).values()),
-        "can_chart": user.can("procedure.chart"),  # type: ignore[union-attr]
+        "summary": error_summary(bound or {}, errors or {}),
+        "about": about,
+        "same_area": _same_as_last_time(request, forms, record, about.last),
+        "not_qualified": checks.qualification_problem(actor=user, record=record) if can_chart and record.is_open else "",  # type: ignore[arg-type]
+        "can_chart": can_chart,
         "can_sign": user.can("procedure.sign"),  # type: ignore[union-attr]
         "can_override": user.can("screening.override"),  # type: ignore[union-attr]
     }
     template = "procedures/chart.html#chart" if request.htmx else "procedures/chart.html"  # type: ignore[attr-defined]
     return render(request, template, context, status=status)
+
+
+def chart_products(chart: selectors.Chart) -> list[Any]:
+    """The protocol's products when the chart read no lots (a closed record): for the allergy warning."""
+    return list(Product.objects.filter(key__in=chart.terms.product_keys).order_by("name")) if chart.terms.product_keys else []
+
+
+def _refuse_unqualified(request: HttpRequest, record: ProcedureRecord) -> HttpResponse | None:
+    """The chart's writes are for a practitioner qualified for the protocol: others get the chart back with why (403)."""
+    problem = checks.qualification_problem(actor=request.user, record=record)  # type: ignore[arg-type]
+    if not problem:
+        return None
+    selectors.record_view(ctx=audit.context_from_request(request), record=record, screen="chart")
+    return _render_chart(request, record, errors={"qualification": problem}, status=403)
 
 
 @require_safe
@@ -282,6 +308,8 @@ def session_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     if step not in STEPS:
         raise Http404("No such step")
     record = _record_or_404(request, pk)
+    if unqualified := _refuse_unqualified(request, record):
+        return unqualified
     ctx = audit.context_from_request(request)
     status = 400
     try:
@@ -323,6 +351,8 @@ def _refused_form(step: str, request: HttpRequest, record: ProcedureRecord) -> d
 @require("procedure.chart")
 def treatment_delete(request: HttpRequest, pk: int, treatment_id: int) -> HttpResponse:
     record = _record_or_404(request, pk)
+    if unqualified := _refuse_unqualified(request, record):
+        return unqualified
     ctx = audit.context_from_request(request)
     try:
         services.remove_area_treatment(ctx=ctx, record=record, treatment_id=treatment_id)
@@ -332,24 +362,37 @@ def treatment_delete(request: HttpRequest, pk: int, treatment_id: int) -> HttpRe
     return _after_write(request, record, "step-treatment")
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 @require("procedure.sign")
 def session_sign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Signing locks the record, so it is confirmed on a page of its own that sums up what is signed;
+    a POST without the confirmation shows that page again and signs nothing."""
     record = _record_or_404(request, pk)
     ctx = audit.context_from_request(request)
-    try:
-        services.sign_procedure(ctx=ctx, record=record)
-    except services.ProcedureError as refused:
-        record = _record_or_404(request, pk)
-        selectors.record_view(ctx=ctx, record=record, screen="chart")
-        return _render_chart(request, record, errors={"sign_off": refused.message}, status=refused.status)
-    messages.success(request, "Signed. The record is locked; stock was taken out and the course updated.")
-    url = reverse("procedures:detail", args=[record.pk])
-    if request.htmx:  # type: ignore[attr-defined]
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
+    if not record.is_open:
+        return redirect("procedures:detail", pk=record.pk)
+    if request.method == "POST" and request.POST.get("confirmed") == "yes":
+        try:
+            services.sign_procedure(ctx=ctx, record=record)
+        except services.ProcedureError as refused:
+            record = _record_or_404(request, pk)
+            selectors.record_view(ctx=ctx, record=record, screen="chart")
+            return _render_chart(request, record, errors={"sign_off": refused.message}, status=refused.status)
+        messages.success(request, "Signed. The record is locked; stock was taken out and the course updated.")
+        url = reverse("procedures:detail", args=[record.pk])
+        if request.htmx:  # type: ignore[attr-defined]
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = url
+            return response
+        return redirect(url)
+    selectors.record_view(ctx=ctx, record=record, screen="sign-confirm")
+    chart = selectors.chart(record, with_choices=False)
+    context = {
+        "record": record,
+        "chart": chart,
+        "not_qualified": checks.qualification_problem(actor=request.user, record=record),  # type: ignore[arg-type]
+    }
+    return render(request, "procedures/sign_confirm.html", context)
 
 
 # --- amendments ----------------------------------------------------------------------------------

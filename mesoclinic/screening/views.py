@@ -16,7 +16,7 @@ from mesoclinic.patients.models import Patient
 
 from . import engine, selectors, services
 from .forms import AreasForm, OverrideForm, QuestionnaireForm, parse_area_keys
-from .models import Screening
+from .models import Screening, Verdict
 from .panels import group_by_protocol
 
 
@@ -168,10 +168,17 @@ def screening_detail(request: HttpRequest, pk: int) -> HttpResponse:
         for reason in verdict.reason_objects:
             entry = distinct.setdefault(reason.rule_key or reason.condition, {"reason": reason, "protocols": set()})
             entry["protocols"].add(verdict.protocol.name)
+    covered = {(override.protocol_id, key) for override in overrides for key in override.area_keys}
+    overridable: dict[int, Any] = {}
+    for verdict in verdicts:
+        verdict.overridden = verdict.status == Verdict.Status.NOT_ELIGIBLE and (verdict.protocol_id, verdict.area.key) in covered  # type: ignore[attr-defined]
+        if verdict.status == Verdict.Status.NOT_ELIGIBLE and not verdict.overridden:  # type: ignore[attr-defined]
+            overridable.setdefault(verdict.protocol_id, (verdict.protocol, []))[1].append(verdict.area)
     context = {
         "screening": screening,
         "patient": screening.patient,
         "answers": answers,
+        "overridable": list(overridable.values()),
         "rows": group_by_protocol(verdicts),
         "reasons": sorted(
             distinct.values(), key=lambda entry: (-engine.RANK[engine.Status(entry["reason"].effect)], entry["reason"].condition)
@@ -184,13 +191,25 @@ def screening_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "screening/screening_detail.html", context)
 
 
-def _override_target(data: Any) -> tuple[Protocol, list[str]] | None:
+def _override_target(data: Any, screening: Screening) -> tuple[Protocol, list[str]] | None:
+    """The protocol and areas to override. Without `areas` (the screening page's one override action):
+    every area where the screening found the protocol "not eligible"."""
     raw = data.get("protocol", "")
-    keys = parse_area_keys(data.get("areas", ""))
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or keys is None:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
         return None
     protocol = Protocol.objects.filter(pk=int(raw)).first()
-    return (protocol, keys) if protocol is not None else None
+    if protocol is None:
+        return None
+    keys: list[str] | None
+    if not data.get("areas", "").strip():
+        keys = list(
+            screening.verdicts.filter(protocol=protocol, status=Verdict.Status.NOT_ELIGIBLE)
+            .order_by("area__position", "area__name")
+            .values_list("area__key", flat=True)
+        )
+    else:
+        keys = parse_area_keys(data.get("areas", ""))
+    return (protocol, keys) if keys else None
 
 
 @require("screening.override")
@@ -203,7 +222,7 @@ def screening_override(request: HttpRequest, pk: int) -> HttpResponse:
             raise Http404("No such screening in your locations") from None
     else:
         screening = _screening_or_404(request, pk)
-    target = _override_target(request.POST if request.method == "POST" else request.GET)
+    target = _override_target(request.POST if request.method == "POST" else request.GET, screening)
     if target is None:
         message = "Open the override from a “not eligible” verdict on the screening page (the protocol or areas were missing or unknown)."
         return render(request, "core/error.html", {"title": "Which verdict?", "message": message}, status=400)

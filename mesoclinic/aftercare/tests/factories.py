@@ -153,6 +153,8 @@ def _cartridges(location) -> Lot:
 def charted_and_signed(location, *, patient: Patient, nurse, doctor, lots: list[Lot], area_key: str = "scalp") -> ProcedureRecord:
     """A session charted step by step and signed through the procedures app's services, so the
     sign-off hook (aftercare) runs exactly as it does from the chart."""
+    from mesoclinic.catalog.models import Protocol
+    from mesoclinic.courses.tests.factories import qualify
     from mesoclinic.procedures import services as procedures
     from mesoclinic.screening.tests.factories import all_no, screen
 
@@ -168,6 +170,7 @@ def charted_and_signed(location, *, patient: Patient, nurse, doctor, lots: list[
         procedure_minutes=60,
     )
     screen(doctor, patient)
+    qualify(Protocol.objects.get(key="hair_cocktail"), nurse, doctor)  # the chart refuses an unqualified practitioner
     record = procedures.open_procedure(ctx=ctx, appointment=appointment)
     record = procedures.record_rescreen(ctx=ctx, record=record, answers=all_no("rescreen", record.area_keys))
     record = procedures.confirm_consent(ctx=ctx, record=record)

@@ -218,7 +218,11 @@ def test_one_patient_walks_the_golden_path_from_screening_to_lot_recall(
         shot("05-ready-to-sign")
 
         clock.move_to(at(3, 10, 50))
-        page.get_by_role("button", name="Sign the session").click()
+        page.get_by_role("link", name="Review and sign the session…").click()
+        confirm = page.locator("#what-is-signed").inner_text()  # signing locks: a summary first
+        assert "Scalp" in confirm and f"lot {LOT}" in confirm and "2.50 ml" in confirm and "CART-77" in confirm and "Redness" in confirm
+        shot("05-sign-confirm")
+        page.get_by_role("button", name="Sign and lock the record").click()
         page.get_by_text("Signed. The record is locked").wait_for()
         page.get_by_text("1 of 6").first.wait_for()  # is_visible() does not wait: it raced the page once
         shot("05-signed")
@@ -290,6 +294,44 @@ def test_one_patient_walks_the_golden_path_from_screening_to_lot_recall(
         assert [link.lot.lot_number for link in event.product_links.all()] == [LOT]
         assert FollowUp.objects.get().status == FollowUp.Status.CONVERTED
 
+        # --- Session 2, four weeks later: the chart opens with the context ----------------------
+        second = booked[1]
+        assert second.starts_at.astimezone(LONDON).date().isoformat() == "2026-03-31"  # summer time by then
+        clock.move_to(second.starts_at - timedelta(minutes=10))
+        as_user(nurse)
+        page.goto(f"/sessions/?location={location.pk}&on=2026-03-31")
+        page.get_by_role("row").filter(has_text="Amelia Hart").get_by_role("link", name="Open the chart").click()
+        page.get_by_role("button", name="Open the chart").click()
+        page.wait_for_url(re.compile(r"/sessions/\d+/$"))
+        context = page.locator("#session-context")
+        expect(context.get_by_text("Session 2 of 6")).to_be_visible()
+        about = context.inner_text()
+        assert "Last time: 3 March 2026" in about and "Scalp" in about and "1 mm, 3 passes, speed 8" in about
+        assert f"2.50 ml (lot {LOT})" in about and "Redness (Mild)" in about
+        assert "Adverse events (1 open or in the last 90 days)" in about and "Swelling" in about
+        for width, height, name in ((1024, 768, "tablet"), (390, 844, "phone")):
+            page.set_viewport_size({"width": width, "height": height})
+            shot(f"07-session-2-context-{name}")
+        page.set_viewport_size({"width": 1280, "height": 900})
+        chart_up_to_the_injections(page, clock, numbing_at=second.starts_at.astimezone(LONDON))
+        clock.move_to(second.starts_at + timedelta(minutes=31))
+        page.reload()
+        page.locator("#session-context").get_by_role("link", name="Same as last time").click()
+        area = page.locator("#step-treatment")
+        expect(area.get_by_label("Needle depth (mm)")).to_have_value("1.00")
+        assert area.get_by_label("Technique").input_value() == "dermapen_rolling"
+        assert area.get_by_label("Volume of product 1 (ml)").input_value() == "2.50"
+        assert LOT in area.get_by_label("Lot of product 1").locator("option:checked").inner_text()
+        shot("07-same-as-last-time")
+        area.get_by_role("button", name="Save this area").click()
+        page.locator("#step-treatment .done-badge").wait_for()
+        record_mild_redness(page)
+        page.get_by_role("link", name="Review and sign the session…").click()
+        page.get_by_role("button", name="Sign and lock the record").click()
+        page.get_by_text("Signed. The record is locked").wait_for()
+        page.get_by_text("2 of 6").first.wait_for()
+        assert Lot.objects.get(lot_number=LOT).on_hand == Decimal("15.00")
+
         # --- Step 8: the manager hears the lot is recalled and finds the patient and session ----
         as_user(manager)
         nav("Recalls")
@@ -297,11 +339,11 @@ def test_one_patient_walks_the_golden_path_from_screening_to_lot_recall(
         page.get_by_role("button", name="Find lot").click()
         page.get_by_role("link", name=LOT).click()
         page.get_by_role("heading", name=re.compile(f"Lot {LOT}")).wait_for()
-        expect(page.get_by_text("1 session, 1 patient received this lot")).to_be_visible()
-        found = page.get_by_role("row").filter(has_text="Amelia Hart").inner_text()
+        expect(page.get_by_text("2 sessions, 1 patient received this lot")).to_be_visible()
+        found = page.get_by_role("row").filter(has_text="Amelia Hart").filter(has_text="3 Mar 2026").first.inner_text()
         assert "3 Mar 2026 10:50" in found and "Nadia Brooks" in found  # the session signed in step 5
         assert patient.record_number in found and "+44 7700 900123" in found and EMAIL in found
         assert f"lot {LOT}" in found
-        page.get_by_role("button", name="Mark Amelia Hart contacted").click()
+        page.get_by_role("button", name="Mark Amelia Hart contacted").first.click()
         page.get_by_text("Amelia Hart marked as contacted.").wait_for()
         shot("08-recall")

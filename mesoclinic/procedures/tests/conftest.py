@@ -12,8 +12,9 @@ import pytest
 import time_machine
 
 from mesoclinic.accounts.roles import Role
+from mesoclinic.catalog.models import Protocol
 from mesoclinic.core.models import Device, Location, Room
-from mesoclinic.courses.tests.factories import hair, load_catalog, qualify, screen
+from mesoclinic.courses.tests.factories import load_catalog, qualify, screen
 from mesoclinic.inventory.models import Lot
 from mesoclinic.messaging.senders import LocmemSmsBackend
 from mesoclinic.patients.models import Patient
@@ -98,7 +99,8 @@ def clinic(location, receptionist, clock) -> Clinic:
     open_every_day(location)
     doctor = practitioner_at(location, role=Role.DOCTOR, first_name="Daniela", last_name="Ortega")
     nurse = practitioner_at(location, first_name="Nadia", last_name="Brooks")
-    qualify(hair(), doctor, nurse)
+    for protocol in Protocol.objects.filter(key__in=["hair_cocktail", "hair_prp", "lipolysis_chin"]):
+        qualify(protocol, doctor, nurse)
     patient = PatientFactory(location=location, given_name="Amelia", family_name="Hart")
     screen(doctor, patient)
     today = NOW.date()

@@ -106,8 +106,16 @@ CASES: dict[str, dict[str, Case]] = {
         "unknown": Case("post", at("treatment-delete", "charted", 999999), 400, [(A.VIEW, REC)]),
     },
     "sign": {
-        "sign": Case("post", at("sign", "charted"), 302, [(A.UPDATE, "lot"), (A.UPDATE, REC), (A.UPDATE, "appointment")], subset=True),
-        "missing-steps": Case("post", at("sign", "open"), 409, [(A.VIEW, REC)]),
+        "confirm-page": Case("get", at("sign", "charted"), 200, [(A.VIEW, REC)]),
+        "sign": Case(
+            "post",
+            at("sign", "charted"),
+            302,
+            [(A.UPDATE, "lot"), (A.UPDATE, REC), (A.UPDATE, "appointment")],
+            subset=True,
+            data=lambda w: {"confirmed": "yes"},
+        ),
+        "missing-steps": Case("post", at("sign", "open"), 409, [(A.VIEW, REC)], data=lambda w: {"confirmed": "yes"}),
     },
     "amend": {
         "form": Case("get", at("amend", "signed"), 200, [(A.VIEW, REC)]),

@@ -76,7 +76,10 @@ def test_a_nurse_charts_the_session_day_and_signs(page, sign_in, request, locati
         area.get_by_label("Needles or cartridges 1").select_option(str(clinic.cartridge_lot.pk))
         area.get_by_label("How many (1)").fill("1")
         area.get_by_role("button", name="Save this area").click()
-        page.locator("#step-treatment").get_by_text("1.6 mm is outside the protocol's depth for Scalp (0.5–1.5 mm).").wait_for()
+        summary = page.locator("#step-treatment [data-error-summary]")  # the card's errors, all at once, in view and focused
+        summary.get_by_role("link", name="Needle depth (mm): 1.6 mm is outside the protocol's depth for Scalp (0.5–1.5 mm).").wait_for()
+        expect(summary).to_be_focused()
+        expect(summary).to_be_in_viewport()
         expect(page.get_by_role("alert").filter(has_text="That was not saved")).to_be_visible()
         snap(page, request, "depth-refused")
         area = page.locator("#step-treatment")
@@ -90,7 +93,8 @@ def test_a_nurse_charts_the_session_day_and_signs(page, sign_in, request, locati
 
         # 8. Sign-off.
         clock.move_to(datetime(2026, 3, 10, 10, 50, tzinfo=LONDON))
-        page.get_by_role("button", name="Sign the session").click()
+        page.get_by_role("link", name="Review and sign the session…").click()
+        page.get_by_role("button", name="Sign and lock the record").click()
         page.get_by_text("Signed. The record is locked").wait_for()
         expect(page.get_by_text("1 of 6")).to_be_visible()
         record.refresh_from_db()

@@ -79,3 +79,36 @@ def test_the_patient_panel_costs_one_query_whatever_the_history(client, clinic, 
     for hour in range(1, 6):
         clinic.record(at=start + timedelta(hours=hour))
     assert queries(client, url) == few
+
+
+def test_the_context_panel_costs_the_same_whatever_last_time_held_and_however_many_adverse_events(client, clinic, clock):
+    from mesoclinic.safety.models import AdverseEvent
+
+    from .factories import book_hair_course
+
+    _course, appointments = book_hair_course(clinic, start_on=TEN.date())
+    first = prepare(clinic.nurse_ctx, services.open_procedure(ctx=clinic.nurse_ctx, appointment=appointments[0]))
+    clock.shift(timedelta(minutes=30))
+    add_area(clinic, first)
+    no_reactions(clinic.nurse_ctx, first)
+    services.sign_procedure(ctx=clinic.nurse_ctx, record=first)
+    clock.move_to(appointments[1].starts_at - timedelta(minutes=5))
+    second = services.open_procedure(ctx=clinic.nurse_ctx, appointment=appointments[1])
+    client.force_login(clinic.nurse)
+    url = reverse("procedures:detail", args=[second.pk])
+    queries(client, url)
+    few = queries(client, url)
+    assert "Session 2 of 6" in client.get(url).content.decode()
+    for _ in range(3):
+        AdverseEvent.objects.create(
+            record=first,
+            patient=clinic.patient,
+            location=clinic.location,
+            event_type="swelling",
+            description="Swollen",
+            onset_at=first.signed_at,
+            severity="mild",
+            reported_by=clinic.nurse,
+            reported_at=first.signed_at,
+        )
+    assert queries(client, url) == few

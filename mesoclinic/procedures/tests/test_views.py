@@ -98,7 +98,7 @@ def test_a_full_session_through_the_screens_with_htmx(nurse_client, clinic, cloc
     reactions = {"kinds": ["redness"], "severity_redness": "mild"}
     assert nurse_client.post(step(record, "reactions"), reactions, headers=HTMX).status_code == 200
 
-    signed = nurse_client.post(reverse("procedures:sign", args=[record.pk]), headers=HTMX)
+    signed = nurse_client.post(reverse("procedures:sign", args=[record.pk]), {"confirmed": "yes"}, headers=HTMX)
     assert signed.status_code == 204 and signed["HX-Redirect"] == reverse("procedures:detail", args=[record.pk])
     page = nurse_client.get(signed["HX-Redirect"]).content.decode()
     assert "locked" in page and "Amend" in page and "Redness" in page
@@ -134,7 +134,8 @@ def ready(clinic, clock):
         pytest.param({"passes": "2.5"}, "whole number", id="passes-not-whole"),
         pytest.param({"notes": "x" * 600}, "at most 500 characters", id="notes-too-long"),
         pytest.param({"consumable_quantity_1": None}, "how many were used", id="consumable-without-count"),
-        pytest.param({"volume_1": None}, "Give the product, its lot and the volume", id="product-without-volume"),
+        pytest.param({"volume_1": None}, "Record the product injected", id="no-product-volume"),
+        pytest.param({"lot_1": ""}, "Give the product, its lot and the volume", id="volume-without-lot"),
     ],
 )
 def test_bad_treatment_input_is_answered_with_a_400_and_nothing_is_saved(nurse_client, clinic, ready, overrides, message):
@@ -168,7 +169,7 @@ def test_an_early_start_without_a_reason_or_by_a_nurse_is_refused(nurse_client, 
 
 def test_sign_off_with_a_missing_step_answers_409_with_the_list(nurse_client, clinic):
     record = clinic.record()
-    response = nurse_client.post(reverse("procedures:sign", args=[record.pk]))
+    response = nurse_client.post(reverse("procedures:sign", args=[record.pk]), {"confirmed": "yes"})
     assert response.status_code == 409
     assert "Complete these steps before signing: Re-screen" in response.content.decode()
 

@@ -41,7 +41,9 @@ def test_a_doctor_screens_the_patient_sees_not_eligible_pregnancy_and_overrides(
     expect(page.get_by_text("absolute contraindication").first).to_be_visible()
     _shot(page, "screening_verdicts")
 
-    page.get_by_role("link", name="Override Hair meso — vitamin and amino-acid cocktail at Scalp").click()
+    # One override action for the screening: choose the protocol (its not-eligible areas follow).
+    page.get_by_label("Override a “not eligible” verdict").select_option(label="Hair meso — vitamin and amino-acid cocktail at Scalp")
+    page.get_by_role("button", name="Override…").click()
     page.get_by_role("heading", name="Override: Hair meso — vitamin and amino-acid cocktail").wait_for()
     page.get_by_label("Clinical reason for the override").fill(REASON)
     page.get_by_role("button", name="Record override").click()

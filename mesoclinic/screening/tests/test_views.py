@@ -227,3 +227,22 @@ def test_the_panel_and_verdict_page_do_not_grow_queries_with_history(doctor_clie
         services.override_verdict(ctx=ctx(doctor), screening=screening, protocol=hair, area_keys=["scalp"], reason=REASON)
     after = count(patient_url), count(reverse("screening:detail", args=[screening.pk]))
     assert after == before
+
+
+def test_the_screening_page_has_one_override_action_and_shows_an_overridden_verdict_as_overridden(doctor_client, doctor, patient):
+    screening = screen(doctor, patient, pregnancy="yes")
+    hair = Protocol.objects.get(key="hair_cocktail")
+    detail = reverse("screening:detail", args=[screening.pk])
+    page = doctor_client.get(detail).content.decode()
+    assert page.count("Override…") == 1 and "Not eligible" in page
+    assert "not_eligible<" not in page and "Not_eligible" not in page
+    assert f'<option value="{hair.pk}">' in page
+
+    chosen = doctor_client.get(reverse("screening:override", args=[screening.pk]) + f"?protocol={hair.pk}")
+    assert chosen.status_code == 200 and "The verdict at scalp" in chosen.content.decode()
+    doctor_client.post(reverse("screening:override", args=[screening.pk]), {"protocol": hair.pk, "reason": REASON})
+    assert Override.objects.get().area_keys == ["scalp"]
+
+    after = doctor_client.get(detail).content.decode()
+    assert 'class="status status-overridden">Not eligible — Pregnancy — overridden' in after
+    assert f'<option value="{hair.pk}">' not in after

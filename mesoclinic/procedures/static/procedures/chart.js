@@ -29,6 +29,15 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { arm(document); });
-  document.addEventListener("htmx:afterSettle", function () { arm(document); });
+  /* After a refused save the card's error summary is moved into view and focused, so a tablet user
+     sees every error at once (the summary has role=alert and links to each field). */
+  function showErrors(root) {
+    var summary = root.querySelector("[data-error-summary]");
+    if (!summary) { return; }
+    summary.scrollIntoView({ block: "start" });
+    summary.focus({ preventScroll: true });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { arm(document); showErrors(document); });
+  document.addEventListener("htmx:afterSettle", function () { arm(document); showErrors(document); });
 })();
