@@ -90,7 +90,7 @@ class OutboundMessage(models.Model):
 
 
 class OutboxSweep(models.Model):
-    """The single row saying when the next sweep task is due (see `delivery.arm_sweeper`).
+    """The single row saying when the next sweep task is due (see `tasks.arm_sweeper`).
 
     The task API has no periodic schedule, so the sweep re-enqueues itself. This row keeps that
     to one chain: only the task whose `scheduled_for` matches `next_run_at` arms the next one.

@@ -39,7 +39,9 @@ def deliver_messages(message_ids: list[int]) -> dict[str, int]:
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     later = OutboundMessage.objects.filter(id__in=message_ids, status=Status.PENDING).aggregate(at=Min("next_attempt_at"))["at"]
     if later is not None:
-        _enqueue(message_ids, later)
+        now = timezone.now()
+        # Never straight back: a message still due after this run is someone else's to send; look again after a sweep interval.
+        _enqueue(message_ids, later if later > now else now + timedelta(seconds=settings.MESOCLINIC_MESSAGE_SWEEP_SECONDS))
     return outcomes
 
 
