@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.template import loader
 
-from mesoclinic.core.tasks import send_email
+from .password_reset import queue_reset_email
 
 
 class SignInForm(AuthenticationForm):
@@ -16,7 +16,7 @@ class SignInForm(AuthenticationForm):
 
 
 class QueuedPasswordResetForm(PasswordResetForm):
-    """Django's reset form, with the e-mail handed to the background worker instead of sent inline."""
+    """Django's reset form, with the e-mail put in the outbox (rate-limited) instead of sent inline."""
 
     def send_mail(
         self,
@@ -29,4 +29,4 @@ class QueuedPasswordResetForm(PasswordResetForm):
     ) -> None:
         subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
         body = loader.render_to_string(email_template_name, context)
-        send_email.enqueue(subject=subject, body=body, to=[to_email])
+        queue_reset_email(user=context["user"], to=to_email, subject=subject, body=body)

@@ -35,6 +35,16 @@ def channel_for(patient: Patient) -> tuple[str, str] | None:
     return None
 
 
+def _addressed(patient: Patient) -> tuple[str, str] | None:
+    """Like `channel_for`, but a missing address still names the channel: the outbox keeps the
+    message as undeliverable (with the reason, for staff to see) instead of it never existing."""
+    if patient.preferred_channel == Patient.Channel.EMAIL:
+        return OutboundMessage.Channel.EMAIL, patient.email
+    if patient.preferred_channel == Patient.Channel.SMS:
+        return OutboundMessage.Channel.SMS, patient.phone
+    return None
+
+
 def checkin_url(checkin: CheckIn) -> str:
     """The absolute one-tap link (MESOCLINIC_PUBLIC_URL + the signed path)."""
     path = reverse("checkin:answer", kwargs={"token": make_token(checkin.pk)})
@@ -51,7 +61,7 @@ def _sms_handout(aftercare: Aftercare, clinic: str) -> str:
 
 
 def queue_handout(*, handout: AftercareHandout, patient: Patient, clinic_name: str) -> OutboundMessage | None:
-    target = channel_for(patient)
+    target = _addressed(patient)
     if target is None:
         return None
     channel, recipient = target
@@ -80,7 +90,7 @@ def queue_handout(*, handout: AftercareHandout, patient: Patient, clinic_name: s
 
 
 def queue_checkin(*, checkin: CheckIn, patient: Patient, clinic_name: str) -> OutboundMessage | None:
-    target = channel_for(patient)
+    target = _addressed(patient)
     if target is None:
         return None
     channel, recipient = target

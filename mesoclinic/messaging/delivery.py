@@ -4,11 +4,14 @@
   or where an earlier claim is older than the lease). Exactly one worker's UPDATE matches; the
   others match zero rows and move on. A sweep claims a batch with `SELECT … FOR UPDATE SKIP
   LOCKED` on PostgreSQL, so two sweepers take different rows.
-* **Send** outside any transaction, with the dedupe key as the idempotency key.
+* **Send** outside any transaction, with the dedupe key as the idempotency key, while a heartbeat
+  thread renews the claim's lease (`holding`): a live worker is never taken over, however slow.
 * **Record** the outcome first, guarded by the claim token, then write the audit row.
 
-A worker killed between claim and outcome leaves the row `sending`; once the lease has passed a
-sweep claims it again and sends it with the same idempotency key. See docs/decisions/0010.
+A worker killed between claim and outcome stops renewing and leaves the row `sending`; once the
+lease has passed a sweep claims it again and sends it with the same idempotency key (at least
+once). This module knows nothing of tasks: `tasks.py` enqueues, and calls in here. See
+docs/decisions/0010.
 """
 
 from __future__ import annotations
@@ -17,19 +20,22 @@ import logging
 import os
 import secrets
 import socket
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Min, Q
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from mesoclinic.core import audit
 from mesoclinic.core.models import AuditEvent
 
 from . import senders
-from .models import OutboundMessage, OutboxSweep
+from .models import OutboundMessage
 from .renderers import render_attachment
 
 log = logging.getLogger(__name__)
@@ -91,6 +97,46 @@ def claim_due(*, worker: str, limit: int) -> list[OutboundMessage]:
     return list(OutboundMessage.objects.filter(id__in=ids, claimed_by=token, status=Status.SENDING).order_by("id"))
 
 
+def renew_claim(token: str) -> int:
+    """Push the lease of every message still held under `token` forward to now. Returns how many."""
+    now = timezone.now()
+    return OutboundMessage.objects.filter(status=Status.SENDING, claimed_by=token).update(claimed_at=now, updated_at=now)
+
+
+def heartbeat_seconds() -> float:
+    """How often a worker renews its claims while it sends: three times per lease."""
+    return max(0.2, settings.MESOCLINIC_MESSAGE_LEASE_SECONDS / 3)
+
+
+@contextmanager
+def holding(token: str) -> Iterator[None]:
+    """Keep the claims under `token` alive while the block runs (a slow provider, a big batch).
+
+    A thread with its own database connection renews the lease every third of it, so a live worker
+    is never taken over however long the provider takes. A worker that dies stops renewing; its
+    claims go stale after one lease and another worker takes them (at least once, not exactly once).
+    """
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(heartbeat_seconds()):
+                try:
+                    renew_claim(token)
+                except DatabaseError:  # the next beat tries again; the lease is the bound
+                    log.warning("could not renew the claim %s", token, exc_info=True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"outbox-lease-{token}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _attachment(stored: dict[str, str]) -> senders.OutgoingAttachment:
     """A stored attachment as sent: text as stored, or made now by its renderer (a PDF, say)."""
     mimetype = stored.get("mimetype", "text/plain")
@@ -140,6 +186,7 @@ def record_failure(message: OutboundMessage, error: str, *, permanent: bool) -> 
     now = timezone.now()
     final = permanent or message.attempts >= settings.MESOCLINIC_MESSAGE_MAX_ATTEMPTS
     next_attempt_at = message.next_attempt_at if final else now + backoff(message.attempts)
+    message.next_attempt_at = next_attempt_at
     with transaction.atomic():
         updated = OutboundMessage.objects.filter(pk=message.pk, status=Status.SENDING, claimed_by=message.claimed_by).update(
             status=Status.FAILED if final else Status.PENDING,
@@ -149,8 +196,6 @@ def record_failure(message: OutboundMessage, error: str, *, permanent: bool) -> 
         )
         if updated and final:
             _audit(message, action=AuditEvent.Action.UPDATE, status=Status.FAILED)
-        if updated and not final:
-            enqueue_delivery(message.pk, next_attempt_at)
     log.info("message %s attempt %s failed (%s): %s", message.pk, message.attempts, "final" if final else "will retry", error[:200])
     return FAILED if final else RETRY
 
@@ -171,7 +216,8 @@ def deliver(message_id: int, *, worker: str | None = None) -> str:
     message = claim(message_id, worker=worker or worker_name())
     if message is None:
         return SKIPPED
-    return deliver_claimed(message)
+    with holding(message.claimed_by):
+        return deliver_claimed(message)
 
 
 @dataclass
@@ -179,6 +225,7 @@ class SweepResult:
     sent: int = 0
     retry: int = 0
     failed: int = 0
+    retries: list[tuple[int, datetime]] = field(default_factory=list)
 
     @property
     def handled(self) -> int:
@@ -193,87 +240,10 @@ def sweep(*, worker: str | None = None, batch: int = 50, limit: int = 1000) -> S
         claimed = claim_due(worker=worker, limit=min(batch, limit - result.handled))
         if not claimed:
             break
-        for message in claimed:
-            outcome = deliver_claimed(message)
-            setattr(result, outcome, getattr(result, outcome) + 1)
+        with holding(claimed[0].claimed_by):  # one token for the batch: its later messages stay ours too
+            for message in claimed:
+                outcome = deliver_claimed(message)
+                setattr(result, outcome, getattr(result, outcome) + 1)
+                if outcome == RETRY:
+                    result.retries.append((message.pk, message.next_attempt_at))
     return result
-
-
-# --- getting the worker to run ---------------------------------------------------------------
-
-
-def enqueue_delivery(message_id: int, due_at: datetime) -> None:
-    """After commit, queue the task that sends this message at `due_at` (and arm the sweeper)."""
-
-    def _enqueue() -> None:
-        from .tasks import deliver_message
-
-        backend = deliver_message.get_backend()
-        if due_at > timezone.now():
-            if backend.supports_defer:
-                deliver_message.using(run_after=due_at).enqueue(message_id)
-            # Backends that cannot defer (the immediate backend in tests): the sweep sends it when due.
-        else:
-            deliver_message.enqueue(message_id)
-        arm_sweeper()
-
-    transaction.on_commit(_enqueue, robust=True)
-
-
-def arm_sweeper(*, at: datetime | None = None) -> bool:
-    """Make sure a sweep task is scheduled no later than `at` (default: one sweep interval from now).
-
-    Only arms when no sweep is scheduled, the scheduled one is overdue (its worker may have died),
-    or it is later than `at`. The superseded task still runs, but does not re-arm (see `sweep_outbox`).
-    """
-    from .tasks import sweep_outbox
-
-    if not sweep_outbox.get_backend().supports_defer:
-        return False
-    now = timezone.now()
-    at = at or now + timedelta(seconds=settings.MESOCLINIC_MESSAGE_SWEEP_SECONDS)
-    with transaction.atomic():
-        OutboxSweep.objects.get_or_create(id=1)
-        stale_or_later = Q(next_run_at__isnull=True) | Q(next_run_at__lte=now) | Q(next_run_at__gt=at)
-        armed = OutboxSweep.objects.filter(stale_or_later, id=1).update(next_run_at=at) == 1
-        if armed:
-            transaction.on_commit(lambda: sweep_outbox.using(run_after=at).enqueue(scheduled_for=at.isoformat()))
-    return armed
-
-
-def next_sweep_at(now: datetime) -> datetime | None:
-    """When the safety-net sweep should next look: never, if nothing is unfinished."""
-    interval = timedelta(seconds=settings.MESOCLINIC_MESSAGE_SWEEP_SECONDS)
-    unfinished = OutboundMessage.objects.filter(status__in=[Status.PENDING, Status.SENDING])
-    times = unfinished.aggregate(
-        pending=Min("next_attempt_at", filter=Q(status=Status.PENDING)),
-        sending=Min("claimed_at", filter=Q(status=Status.SENDING)),
-    )
-    candidates = []
-    if times["pending"] is not None:
-        candidates.append(times["pending"] + interval)  # give the message's own task a head start
-    if times["sending"] is not None:
-        candidates.append(times["sending"] + lease())
-    if not candidates:
-        return None
-    return max(now + interval, min(candidates))
-
-
-def rearm_after_sweep(scheduled_for: str) -> bool:
-    """Called by the sweep task: schedule the next sweep if this task is the current chain."""
-    from .tasks import sweep_outbox
-
-    now = timezone.now()
-    at = next_sweep_at(now)
-    try:
-        scheduled = datetime.fromisoformat(scheduled_for)
-    except ValueError:
-        return False
-    with transaction.atomic():
-        if at is None:
-            OutboxSweep.objects.filter(id=1, next_run_at=scheduled).update(next_run_at=None)
-            return False
-        armed = OutboxSweep.objects.filter(id=1, next_run_at=scheduled).update(next_run_at=at) == 1
-        if armed and sweep_outbox.get_backend().supports_defer:
-            transaction.on_commit(lambda: sweep_outbox.using(run_after=at).enqueue(scheduled_for=at.isoformat()))
-    return armed

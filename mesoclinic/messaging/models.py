@@ -24,6 +24,7 @@ class OutboundMessage(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+        UNDELIVERABLE = "undeliverable", "Could not be sent"  # no usable address: never tried, shown to staff
 
     channel = models.CharField(max_length=10, choices=Channel.choices)
     kind = models.CharField(max_length=40, help_text="What the message is for: reminder, confirmation, check-in, …")
@@ -43,7 +44,7 @@ class OutboundMessage(models.Model):
     location_id = models.BigIntegerField(null=True, blank=True)
 
     dedupe_key = models.CharField(max_length=200, help_text="One message per key, ever: queueing the same key twice is a no-op.")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     due_at = models.DateTimeField(help_text="The earliest the message may be sent.")
     next_attempt_at = models.DateTimeField(help_text="When a worker should next try: due_at, then later after each failure.")
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -68,6 +69,10 @@ class OutboundMessage(models.Model):
                 condition=~Q(status="sent") | Q(sent_at__isnull=False),
                 name="messaging_outboundmessage_sent_has_time",
             ),
+            models.CheckConstraint(
+                condition=~Q(status="undeliverable") | ~Q(last_error=""),
+                name="messaging_outboundmessage_undeliverable_has_reason",
+            ),
         ]
         indexes = [
             # The workers' queue: unfinished messages by when they are next due.
@@ -85,7 +90,7 @@ class OutboundMessage(models.Model):
 
 
 class OutboxSweep(models.Model):
-    """The single row saying when the next sweep task is due (see `delivery.arm_sweeper`).
+    """The single row saying when the next sweep task is due (see `tasks.arm_sweeper`).
 
     The task API has no periodic schedule, so the sweep re-enqueues itself. This row keeps that
     to one chain: only the task whose `scheduled_for` matches `next_run_at` arms the next one.
@@ -99,3 +104,19 @@ class OutboxSweep(models.Model):
 
     def __str__(self) -> str:
         return f"next sweep at {self.next_run_at}"
+
+
+class WorkerBeat(models.Model):
+    """A task worker's sign of life: written when it starts a task, then every third of a lease.
+
+    django-tasks-db records which worker ran a task (`worker_ids`) but not whether that worker is
+    still alive, so a worker killed mid-task leaves its task row RUNNING for ever. A RUNNING task
+    whose worker has not beaten for a lease is marked failed by the sweep (see `workers.py`).
+    """
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    process = models.CharField(max_length=100, blank=True, help_text="host:pid, for the operator.")
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} ({self.process}) at {self.beat_at}"

@@ -35,10 +35,13 @@ def when(moment: datetime) -> str:
 
 
 def _channel(patient: Patient) -> tuple[str, str] | None:
-    """(channel, recipient) for automated messages to this patient, or None."""
-    if patient.preferred_channel == Patient.Channel.EMAIL and patient.email:
+    """(channel, recipient) for automated messages to this patient, or None if they chose none.
+
+    A missing or unusable address is not None: the outbox keeps the message as undeliverable.
+    """
+    if patient.preferred_channel == Patient.Channel.EMAIL:
         return OutboundMessage.Channel.EMAIL, patient.email
-    if patient.preferred_channel == Patient.Channel.SMS and patient.phone:
+    if patient.preferred_channel == Patient.Channel.SMS:
         return OutboundMessage.Channel.SMS, patient.phone
     return None
 
@@ -62,22 +65,19 @@ def _queue(
         return None
     channel, recipient = target
     attachments = [outbox.Attachment("appointment.ics", ics, "text/calendar")] if ics and channel == "email" else []
-    try:
-        return outbox.queue_message(
-            channel=channel,
-            recipient=recipient,
-            subject=subject,
-            body=body,
-            due_at=due_at,
-            dedupe_key=key,
-            related=appointment,
-            patient_id=appointment.patient_id,
-            location_id=appointment.location_id,
-            attachments=attachments,
-            kind=kind,
-        )
-    except outbox.InvalidRecipient:
-        return None  # a bad address on file: the booking stands, the patient page shows the address
+    return outbox.queue_message(  # a bad address is kept as undeliverable: the booking stands, staff see why
+        channel=channel,
+        recipient=recipient,
+        subject=subject,
+        body=body,
+        due_at=due_at,
+        dedupe_key=key,
+        related=appointment,
+        patient_id=appointment.patient_id,
+        location_id=appointment.location_id,
+        attachments=attachments,
+        kind=kind,
+    )
 
 
 def _contact_line(appointment: Appointment) -> str:
@@ -181,20 +181,17 @@ def queue_waitlist_offer(entry: WaitlistEntry, freed: Appointment, *, now: datet
     channel, recipient = target
     local = freed.local_starts_at()
     phone = freed.location.phone
-    try:
-        return outbox.queue_message(
-            channel=channel,
-            recipient=recipient,
-            subject=f"An earlier appointment is free: {when(local)}",
-            body=f"Good news: a slot has opened at {freed.location.name} on {when(local)}. "
-            + (f"Call {phone} to take it." if phone else "Contact the clinic to take it.")
-            + " First come, first served.",
-            due_at=now or timezone.now(),
-            dedupe_key=f"{WAITLIST_OFFER}:{entry.pk}:{freed.pk}",
-            related=entry,
-            patient_id=entry.patient_id,
-            location_id=entry.location_id,
-            kind=WAITLIST_OFFER,
-        )
-    except outbox.InvalidRecipient:
-        return None
+    return outbox.queue_message(
+        channel=channel,
+        recipient=recipient,
+        subject=f"An earlier appointment is free: {when(local)}",
+        body=f"Good news: a slot has opened at {freed.location.name} on {when(local)}. "
+        + (f"Call {phone} to take it." if phone else "Contact the clinic to take it.")
+        + " First come, first served.",
+        due_at=now or timezone.now(),
+        dedupe_key=f"{WAITLIST_OFFER}:{entry.pk}:{freed.pk}",
+        related=entry,
+        patient_id=entry.patient_id,
+        location_id=entry.location_id,
+        kind=WAITLIST_OFFER,
+    )

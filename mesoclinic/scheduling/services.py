@@ -28,6 +28,7 @@ from django.utils import timezone
 from mesoclinic.accounts.models import Membership, User
 from mesoclinic.core import audit
 from mesoclinic.core.models import AuditEvent, Device, Location, OpeningHours, Room, Weekday
+from mesoclinic.messaging import services as outbox
 from mesoclinic.patients.models import Patient
 
 from . import notifications, selectors
@@ -441,7 +442,7 @@ def book_appointment(
     )
     now = timezone.now()
     try:
-        with transaction.atomic():
+        with transaction.atomic(), outbox.batch():  # its messages: one insert, one task
             appointment = _book_one(ctx, proposal, series_key=series_key, now=now)
             if notify:
                 notifications.queue_confirmation([appointment], now=now)
@@ -480,7 +481,7 @@ def book_series(
     now = timezone.now()
     index = 0
     try:
-        with transaction.atomic():
+        with transaction.atomic(), outbox.batch():  # every session's messages: one insert, one task
             booked = []
             for index, proposal in enumerate(bookings):  # noqa: B007 (index is reported on failure)
                 booked.append(_book_one(ctx, proposal, series_key=series_key, now=now))

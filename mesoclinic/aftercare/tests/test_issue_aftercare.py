@@ -81,6 +81,17 @@ def test_a_patient_who_takes_no_messages_gets_none_but_still_has_a_check_in(loca
     assert handout.checkin.channel == CheckIn.Channel.NONE
 
 
+def test_a_patient_without_an_e_mail_address_has_both_messages_kept_as_undeliverable_and_is_called(location):
+    patient = PatientFactory(location=location, preferred_channel=Patient.Channel.EMAIL, email="")
+    handout = issued(signed_session(location, patient=patient))
+    rows = set(OutboundMessage.objects.values_list("kind", "status", "last_error"))
+    assert rows == {
+        ("aftercare-handout", "undeliverable", "no e-mail address on file"),
+        ("aftercare-checkin", "undeliverable", "no e-mail address on file"),
+    }
+    assert handout.checkin.channel == CheckIn.Channel.NONE  # nothing reaches them: the nurses call
+
+
 def test_it_refuses_an_unsigned_session(location):
     session = signed_session(location, sign=False)
     with pytest.raises(services.NotSigned):

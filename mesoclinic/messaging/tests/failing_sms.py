@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from mesoclinic.messaging.senders import FileSmsBackend, SendFailed
+from mesoclinic.messaging.senders import FileSmsBackend, LocmemSmsBackend, SendFailed
 
 
 class DownSmsBackend:
@@ -45,3 +45,13 @@ class SlowFileSmsBackend(FileSmsBackend):
         if when == "after":
             time.sleep(seconds)
         return provider_id
+
+
+class SleepingSmsBackend:
+    """A live but slow provider: sleeps `seconds` (longer than the lease), then delivers in memory."""
+
+    seconds = 0.0
+
+    def send(self, *, to: str, body: str, idempotency_key: str) -> str:
+        time.sleep(type(self).seconds)
+        return LocmemSmsBackend().send(to=to, body=body, idempotency_key=idempotency_key)

@@ -65,3 +65,29 @@ def test_retry_is_post_only_and_bad_paging_is_ignored(client, manager, location)
     client.force_login(manager)
     assert client.get(reverse("messaging:retry", args=[message.pk])).status_code == 405
     assert client.get(reverse("messaging:failed-list"), {"before": "x" * 50}).status_code == 200
+
+
+def test_an_undeliverable_message_is_on_the_worklist_with_its_reason_and_no_send_again_button(client, manager, location):
+    queue(location, location_id=location.pk, channel="email", email="amelia.example.com", key="confirmation:5:1")
+    client.force_login(manager)
+    body = client.get(reverse("messaging:failed-list")).content.decode()
+    assert "amelia.example.com" in body
+    assert "Could not be sent" in body and "&#x27;amelia.example.com&#x27; is not an e-mail address" in body
+    assert '/retry/"' not in body  # nothing to retry until the address is fixed
+
+
+def test_the_patient_page_lists_the_messages_that_could_not_be_sent_and_audits_the_read(client, manager, location):
+    from mesoclinic.patients.tests.factories import PatientFactory
+
+    patient = PatientFactory(location=location, email="")
+    other = PatientFactory(location=location)
+    queue(location, location_id=location.pk, channel="email", email="", key="confirmation:6:1", patient_id=patient.pk)
+    failed(location, location.pk)  # not this patient's
+    client.force_login(manager)
+
+    body = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert "Messages not sent" in body and "no e-mail address on file" in body
+    seen = AuditEvent.objects.filter(object_type="message", action="view", patient_id=patient.pk).get()
+    assert seen.detail == {"screen": "patient-undelivered", "messages": 1}
+
+    assert "Messages not sent" not in client.get(reverse("patients:detail", args=[other.pk])).content.decode()

@@ -3,10 +3,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mesoclinic.messaging import services
 from mesoclinic.messaging.models import OutboundMessage
+from mesoclinic.messaging.senders import LocmemSmsBackend
 
 from .factories import queue
 
@@ -42,13 +45,27 @@ def test_a_sent_message_is_never_queued_again(location):
     assert OutboundMessage.objects.count() == 1
 
 
-@pytest.mark.parametrize(("channel", "recipient"), [("email", "not-an-address"), ("sms", "12"), ("sms", "call me")])
-def test_it_refuses_a_recipient_that_cannot_receive_the_channel(location, channel, recipient):
-    with pytest.raises(services.InvalidRecipient):
-        services.queue_message(
+@pytest.mark.parametrize(
+    ("channel", "recipient", "reason"),
+    [
+        ("email", "not-an-address", "'not-an-address' is not an e-mail address"),
+        ("sms", "12", "'12' is not a phone number"),
+        ("sms", "call me", "'call me' is not a phone number"),
+        ("email", "", "no e-mail address on file"),
+        ("sms", "  ", "no phone number on file"),
+    ],
+)
+def test_a_message_to_an_address_that_cannot_receive_it_is_kept_as_undeliverable_with_the_reason(
+    location, channel, recipient, reason, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        message = services.queue_message(
             channel=channel, recipient=recipient, subject="", body="x", due_at=timezone.now(), dedupe_key="k", related=location
         )
-    assert not OutboundMessage.objects.exists()
+    stored = OutboundMessage.objects.get()
+    assert (stored.pk, stored.status, stored.last_error) == (message.pk, OutboundMessage.Status.UNDELIVERABLE, reason)
+    assert callbacks == []  # nothing to deliver: no task
+    assert LocmemSmsBackend.calls == []
 
 
 def test_it_refuses_an_unknown_channel(location):
@@ -81,3 +98,28 @@ def test_reschedule_moves_pending_messages_by_a_shift_or_to_a_time(location):
     assert message.due_at == due
     with pytest.raises(ValueError, match="exactly one"):
         services.reschedule_messages(related=location)
+
+
+def test_a_batch_writes_its_messages_with_one_insert_and_one_select(location, django_capture_on_commit_callbacks):
+    old = queue(location, key="reminder:1:48h:1")
+    services.cancel_messages(related=location)
+    with CaptureQueriesContext(connection) as queries, transaction.atomic(), services.batch():
+        first = queue(location, key="confirmation:1")
+        revived = queue(location, key="reminder:1:48h:1", body="moved back")
+        again = queue(location, key="confirmation:1", body="a second click")
+        assert first.pk is None  # written when the batch ends
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT") and "messaging_outboundmessage" in q["sql"]]
+    assert len(inserts) == 1 and "messaging_outboundmessage" in inserts[0]
+    assert len(selects) == 2  # the rows by key, and the cancelled one locked to revive it
+    assert revived.pk == old.pk and first.pk == again.pk is not None
+    assert OutboundMessage.objects.get(pk=old.pk).body == "moved back"
+    assert OutboundMessage.objects.get(pk=first.pk).body == "Your appointment is tomorrow at 10:00."
+    assert set(OutboundMessage.objects.values_list("status", flat=True)) == {"pending"}
+
+
+def test_a_batch_that_raises_writes_nothing(location):
+    with pytest.raises(RuntimeError), transaction.atomic(), services.batch():
+        queue(location)
+        raise RuntimeError("the booking was refused")
+    assert not OutboundMessage.objects.exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 from django_tasks import task_backends
 
@@ -33,8 +34,8 @@ def enqueued(backend, name):
 def test_a_due_message_enqueues_its_delivery_after_commit(location, dummy_backend, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         message = queue(location)
-    (result,) = enqueued(dummy_backend, "deliver_message")
-    assert result.args == [message.pk]
+    (result,) = enqueued(dummy_backend, "deliver_messages")
+    assert result.args == [[message.pk]]
     assert result.task.run_after is None
     assert len(enqueued(dummy_backend, "sweep_outbox")) == 1
 
@@ -43,8 +44,44 @@ def test_a_later_message_is_deferred_to_its_due_time(location, dummy_backend, dj
     due = timezone.now() + timedelta(hours=48)
     with django_capture_on_commit_callbacks(execute=True):
         queue(location, due_at=due)
-    (result,) = enqueued(dummy_backend, "deliver_message")
+    (result,) = enqueued(dummy_backend, "deliver_messages")
     assert result.task.run_after == due
+
+
+def test_one_transaction_queueing_several_messages_enqueues_one_task_at_the_earliest_due_time(
+    location, dummy_backend, django_capture_on_commit_callbacks
+):
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        later = queue(location, due_at=now + timedelta(hours=48))
+        sooner = queue(location, due_at=now + timedelta(hours=2))
+    (result,) = enqueued(dummy_backend, "deliver_messages")
+    assert result.args == [sorted([later.pk, sooner.pk])]
+    assert result.task.run_after == now + timedelta(hours=2)
+
+
+def test_the_delivery_task_sends_what_is_due_and_comes_back_for_the_rest(location, dummy_backend, django_capture_on_commit_callbacks):
+    due = queue(location)
+    later = queue(location, due_at=timezone.now() + timedelta(hours=2))
+    dummy_backend.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        outcomes = tasks.deliver_messages.call([due.pk, later.pk])
+    assert outcomes == {"sent": 1, "skipped": 1}
+    (again,) = enqueued(dummy_backend, "deliver_messages")
+    assert again.args == [[due.pk, later.pk]] and again.task.run_after == later.due_at
+
+
+def test_a_rolled_back_savepoint_does_not_lose_the_next_messages_delivery(location, dummy_backend, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        try:
+            with transaction.atomic():
+                queue(location)
+                raise RuntimeError("the booking was refused")
+        except RuntimeError:
+            pass
+        kept = queue(location)
+    (result,) = enqueued(dummy_backend, "deliver_messages")
+    assert result.args == [[kept.pk]]
 
 
 def test_nothing_is_enqueued_when_the_transaction_rolls_back(location, dummy_backend, django_capture_on_commit_callbacks):

@@ -1,4 +1,5 @@
-"""Kill a real worker process in the middle of sending: the message is neither lost nor sent twice.
+"""Kill a real worker process in the middle of sending: the message is neither lost nor sent twice,
+and the task row of a killed `db_worker` does not stay RUNNING for ever.
 
 The worker is `manage.py deliver_messages` in a subprocess, against this test's PostgreSQL database,
 with an SMS backend that sleeps mid-send. It is killed with SIGKILL (no clean-up runs), then other
@@ -18,7 +19,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
+from django_tasks_db.models import DBTaskResult
 
 from mesoclinic.messaging.models import OutboundMessage
 from mesoclinic.messaging.senders import FileSmsBackend
@@ -35,7 +37,7 @@ def database_url() -> str:
     return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def worker(tmp_path: Path, *, sleep: float, when: str) -> subprocess.Popen[str]:
+def worker(tmp_path: Path, *, sleep: float, when: str, command: tuple[str, ...] = ("deliver_messages",)) -> subprocess.Popen[str]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url(),
@@ -49,7 +51,7 @@ def worker(tmp_path: Path, *, sleep: float, when: str) -> subprocess.Popen[str]:
     }
     manage = Path(settings.BASE_DIR) / "manage.py"
     return subprocess.Popen(  # noqa: S603 (our own manage.py, fixed arguments)
-        [sys.executable, str(manage), "deliver_messages"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, str(manage), *command], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
 
 
@@ -95,3 +97,35 @@ def test_a_worker_killed_mid_send_never_loses_and_never_duplicates_the_message(t
     assert message.attempts == 2
     deliveries = provider.deliveries()
     assert [delivery["key"] for delivery in deliveries] == ["reminder:42:2h:1700000000"]  # exactly once at the provider
+
+
+def test_the_task_row_of_a_killed_db_worker_is_marked_failed_and_the_outbox_still_sends_the_message(tmp_path, location, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    with transaction.atomic():
+        message = queue(location, key="confirmation:43:1700000000")
+    (task,) = DBTaskResult.objects.filter(task_path="mesoclinic.messaging.tasks.deliver_messages")
+    provider = FileSmsBackend(tmp_path / "sms")
+
+    killed = worker(tmp_path, sleep=60, when="before", command=("db_worker", "--no-startup-delay", "--no-reload", "--interval", "0.2"))
+    wait_for(lambda: any((tmp_path / "markers").glob(f"started-{killed.pid}")), killed)
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait(timeout=10)
+    task.refresh_from_db()
+    assert task.status == "RUNNING"  # what django-tasks-db leaves behind on its own
+
+    # Within the lease the worker might still be alive: the sweep leaves its task alone.
+    output, _ = worker(tmp_path, sleep=0, when="before").communicate(timeout=60)
+    assert "sent 0" in output and "lost workers" not in output, output
+    task.refresh_from_db()
+    assert task.status == "RUNNING"
+
+    time.sleep(LEASE_SECONDS + 0.5)
+    output, _ = worker(tmp_path, sleep=0, when="before").communicate(timeout=60)
+    assert "marked 1 task(s) of lost workers failed" in output and "sent 1" in output, output
+
+    task.refresh_from_db()
+    assert (task.status, task.exception_class_path) == ("FAILED", "mesoclinic.messaging.workers.WorkerLost")
+    assert task.finished_at is not None
+    message.refresh_from_db()
+    assert message.status == "sent"
+    assert [delivery["key"] for delivery in provider.deliveries()] == ["confirmation:43:1700000000"]
