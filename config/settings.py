@@ -106,6 +106,15 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+# The tables' owner, for `migrate` and `grant_app_role` only; DATABASE_URL then names the application's
+# role, which owns nothing (docs/decisions/0026). Same server and database as DATABASE_URL.
+MESOCLINIC_DATABASE_OWNER = dj_database_url.parse(os.environ["DATABASE_OWNER_URL"]) if os.environ.get("DATABASE_OWNER_URL") else None
+if MESOCLINIC_DATABASE_OWNER is not None:
+    _where = ("ENGINE", "HOST", "PORT", "NAME")
+    if [MESOCLINIC_DATABASE_OWNER.get(key) for key in _where] != [DATABASES["default"].get(key) for key in _where]:
+        raise ImproperlyConfigured("DATABASE_OWNER_URL must name the same PostgreSQL server and database as DATABASE_URL")
+    if MESOCLINIC_DATABASE_OWNER["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_OWNER_URL is for PostgreSQL; SQLite has no roles")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend, but its flush may empty the tables that refuse TRUNCATE (decision 26).
     DATABASES["default"]["ENGINE"] = "mesoclinic.core.postgresql"
