@@ -233,4 +233,5 @@ MESOCLINIC_MESSAGE_SWEEP_SECONDS = env_int("MESOCLINIC_MESSAGE_SWEEP_SECONDS", 6
 # Aftercare (docs/decisions/0018): check-in links, the unanswered list, and the public address in messages.
 MESOCLINIC_CHECKIN_LINK_HOURS = env_int("MESOCLINIC_CHECKIN_LINK_HOURS", 72)
 MESOCLINIC_CHECKIN_UNANSWERED_HOURS = env_int("MESOCLINIC_CHECKIN_UNANSWERED_HOURS", 12)
-MESOCLINIC_PUBLIC_URL = os.environ.get("MESOCLINIC_PUBLIC_URL", "http://127.0.0.1:8000")
+# Unset, it is the development server's own address: `PORT=8101 make run` links to port 8101.
+MESOCLINIC_PUBLIC_URL = os.environ.get("MESOCLINIC_PUBLIC_URL") or f"http://127.0.0.1:{env_int('PORT', 8000)}"

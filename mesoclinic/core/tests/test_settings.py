@@ -48,3 +48,13 @@ def test_the_owner_url_gives_the_owners_credentials_for_migrate():
 def test_without_an_owner_url_there_is_one_role():
     result = read_setting("settings.MESOCLINIC_DATABASE_OWNER")
     assert result.stdout.strip() == "None", result.stderr
+
+
+def test_links_in_messages_follow_the_port_the_development_server_runs_on():
+    assert read_setting("settings.MESOCLINIC_PUBLIC_URL", PORT="8101").stdout.strip() == "http://127.0.0.1:8101"
+    assert read_setting("settings.MESOCLINIC_PUBLIC_URL").stdout.strip() == "http://127.0.0.1:8000"
+
+
+def test_a_public_url_that_is_set_wins_over_the_port():
+    result = read_setting("settings.MESOCLINIC_PUBLIC_URL", PORT="8101", MESOCLINIC_PUBLIC_URL="https://clinic.example")
+    assert result.stdout.strip() == "https://clinic.example", result.stderr
