@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
+from django.core.checks import run_checks
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.db.models.signals import pre_migrate
@@ -152,3 +153,29 @@ def test_grant_app_role_refuses_the_owner_itself_and_a_role_that_does_not_exist(
         call_command("grant_app_role", owner.user)
     with pytest.raises(CommandError, match="there is no role nobody_here"):
         call_command("grant_app_role", "nobody_here")
+
+
+def deploy_warnings() -> list[str]:
+    return [
+        message.id for message in run_checks(include_deployment_checks=True, databases=["default"]) if message.id.startswith("mesoclinic")
+    ]
+
+
+def test_the_deploy_check_warns_about_a_superuser_and_is_quiet_for_the_application_role(app, owner):
+    assert deploy_warnings() == []
+    with connected_as(owner, then=app):
+        assert deploy_warnings() == ["mesoclinic.W001"]
+
+
+def test_the_deploy_check_warns_about_a_role_that_owns_tables(owner):
+    table_owner = Login(f"{connection.settings_dict['NAME']}_own"[:63], secrets.token_urlsafe(16))
+    drop_role(table_owner.user)
+    sql(f"CREATE ROLE \"{table_owner.user}\" LOGIN PASSWORD '{table_owner.password}'")
+    sql("CREATE TABLE core_owned_probe (id integer)")
+    sql(f'ALTER TABLE core_owned_probe OWNER TO "{table_owner.user}"')
+    try:
+        with connected_as(table_owner, then=owner):
+            assert deploy_warnings() == ["mesoclinic.W002"]
+    finally:
+        sql("DROP TABLE core_owned_probe")
+        drop_role(table_owner.user)
