@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# The 15 slowest tests are listed after each pytest run.
+PYTEST_OPTS ?= -p no:cacheprovider --durations=15
 # PostgreSQL used by the tests that need it (and by `make bench`).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mesoclinic
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mesoclinic_bench
@@ -35,13 +37,13 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 test-sqlite: $(VENV)/.installed
-	$(VENV)/bin/pytest -n 2 -m "not browser" -p no:cacheprovider
+	$(VENV)/bin/pytest -n 2 -m "not browser" $(PYTEST_OPTS)
 
 test-postgres: $(VENV)/.installed
-	DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/pytest -n 2 -m "not browser" -p no:cacheprovider
+	DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/pytest -n 2 -m "not browser" $(PYTEST_OPTS)
 
 test-browser: $(VENV)/.installed
-	DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/pytest -m browser -p no:cacheprovider
+	DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/pytest -m browser $(PYTEST_OPTS)
 
 ## bench: the benchmark figures on PostgreSQL with the chain data set (seeds it the first time)
 bench: $(VENV)/.installed

@@ -106,6 +106,18 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+# The tables' owner, for `migrate` and `grant_app_role` only; DATABASE_URL then names the application's
+# role, which owns nothing (docs/decisions/0026). Same server and database as DATABASE_URL.
+MESOCLINIC_DATABASE_OWNER = dj_database_url.parse(os.environ["DATABASE_OWNER_URL"]) if os.environ.get("DATABASE_OWNER_URL") else None
+if MESOCLINIC_DATABASE_OWNER is not None:
+    _where = ("ENGINE", "HOST", "PORT", "NAME")
+    if [MESOCLINIC_DATABASE_OWNER.get(key) for key in _where] != [DATABASES["default"].get(key) for key in _where]:
+        raise ImproperlyConfigured("DATABASE_OWNER_URL must name the same PostgreSQL server and database as DATABASE_URL")
+    if MESOCLINIC_DATABASE_OWNER["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_OWNER_URL is for PostgreSQL; SQLite has no roles")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, but its flush may empty the tables that refuse TRUNCATE (decision 26).
+    DATABASES["default"]["ENGINE"] = "mesoclinic.core.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the worker writes; IMMEDIATE takes the write lock at
     # BEGIN so two writers queue instead of failing half-way (the SQLite serialisation story).
@@ -223,4 +235,5 @@ MESOCLINIC_MESSAGE_SWEEP_SECONDS = env_int("MESOCLINIC_MESSAGE_SWEEP_SECONDS", 6
 # Aftercare (docs/decisions/0018): check-in links, the unanswered list, and the public address in messages.
 MESOCLINIC_CHECKIN_LINK_HOURS = env_int("MESOCLINIC_CHECKIN_LINK_HOURS", 72)
 MESOCLINIC_CHECKIN_UNANSWERED_HOURS = env_int("MESOCLINIC_CHECKIN_UNANSWERED_HOURS", 12)
-MESOCLINIC_PUBLIC_URL = os.environ.get("MESOCLINIC_PUBLIC_URL", "http://127.0.0.1:8000")
+# Unset, it is the development server's own address: `PORT=8101 make run` links to port 8101.
+MESOCLINIC_PUBLIC_URL = os.environ.get("MESOCLINIC_PUBLIC_URL") or f"http://127.0.0.1:{env_int('PORT', 8000)}"

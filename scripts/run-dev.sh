@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-PORT=${PORT:-8000}
+# Exported: the worker's messages link to this server (MESOCLINIC_PUBLIC_URL follows PORT unless set).
+export PORT=${PORT:-8000}
 
 $PY manage.py db_worker --interval 1 &
 worker=$!

@@ -131,7 +131,8 @@ class AuditEvent(models.Model):
     """One read or write of a record, kept for ever.
 
     Append-only: the database refuses UPDATE and DELETE on this table (triggers installed by
-    migration 0002), and no code path in Mesoclinic issues either. The row is written in the
+    migration 0002) and TRUNCATE (0003, PostgreSQL), and no code path in Mesoclinic issues any of
+    them. The row is written in the
     same transaction as the change it describes.
     """
 

@@ -34,7 +34,7 @@ MAX_BLOOD_ML = Decimal("120.0")
 
 
 class Step(models.TextChoices):
-    """The clinic's procedure, in order (PRODUCT.md); each is a timestamped item of the checklist."""
+    """The clinic's procedure, in order (docs/golden-path.md, step 5); each is a timestamped item of the checklist."""
 
     RESCREEN = "rescreen", "Re-screen"
     CONSENT = "consent", "Consent on file"

@@ -1,9 +1,11 @@
 from django.urls import path
 
 from . import views
+from .index import safety_index
 
 app_name = "safety"
 urlpatterns = [
+    path("", safety_index, name="index"),
     path("adverse-events/", views.event_list, name="event-list"),
     path("adverse-events/new/", views.event_new, name="event-new"),
     path("adverse-events/export.csv", views.event_export, name="event-export"),

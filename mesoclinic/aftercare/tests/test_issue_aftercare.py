@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 
 from mesoclinic.aftercare import services
 from mesoclinic.aftercare.models import AftercareHandout, CheckIn
@@ -105,3 +105,13 @@ def test_an_issued_handout_cannot_be_changed_in_the_database(location):
         AftercareHandout.objects.filter(pk=handout.pk).update(text="changed")
     handout.refresh_from_db()
     assert "changed" not in handout.text
+
+
+@pytest.mark.postgres
+def test_truncate_cannot_empty_the_issued_handouts(location):
+    handout = issued(signed_session(location))
+    refused = "aftercare_aftercarehandout_immutable: issued aftercare handouts cannot be truncated"
+    with pytest.raises(DatabaseError, match=refused), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # TRUNCATE wants this transaction's foreign-key checks settled
+        cursor.execute("TRUNCATE aftercare_aftercarehandout CASCADE")
+    assert AftercareHandout.objects.filter(pk=handout.pk).exists()

@@ -23,7 +23,7 @@ from .factories import default_catalog, fixture_data
 
 pytestmark = pytest.mark.django_db
 
-# What the clinic's page lists (../shared/seed/mesotherapy-service-page.txt) → the catalog item that carries it.
+# What the clinic's service page lists (the source of the default catalog, docs/product.md) → the catalog item that carries it.
 PAGE_CONCERNS = {
     "Hair loss – alopecia or traumatic hair loss": ["hair_loss"],
     "Facial skin rejuvenation – wrinkles, fine lines, skin tightening": ["facial_rejuvenation"],

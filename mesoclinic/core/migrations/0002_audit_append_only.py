@@ -1,7 +1,7 @@
 """Make the audit trail append-only in the database itself.
 
 UPDATE and DELETE on core_auditevent raise an error on both PostgreSQL and SQLite, whatever
-code issues them. (TRUNCATE stays a database-owner operation: test databases are emptied with it.)
+code issues them. (TRUNCATE is refused by migration 0003.)
 """
 
 from django.db import migrations

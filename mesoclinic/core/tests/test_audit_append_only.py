@@ -21,6 +21,13 @@ def run_sql(sql: str, params: list[object]) -> None:
         cursor.execute(sql, params)
 
 
+def truncate(statement: str) -> None:
+    """Run a TRUNCATE in this test's transaction (its foreign-key checks settled first, as TRUNCATE requires)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(statement)
+
+
 def test_the_database_refuses_to_update_an_audit_row(event):
     with pytest.raises(DatabaseError, match="append_only"):
         run_sql("UPDATE core_auditevent SET action = %s WHERE id = %s", ["delete", event.pk])
@@ -45,3 +52,10 @@ def test_the_orm_cannot_delete_or_update_audit_rows_either(event):
 def test_new_audit_rows_can_still_be_added(event):
     audit.record(audit.SYSTEM, action=AuditEvent.Action.UPDATE, object_type="patient", object_id=7)
     assert AuditEvent.objects.count() == 2
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_to_truncate_the_audit_trail(event):
+    with pytest.raises(DatabaseError, match="core_auditevent_append_only: the audit trail cannot be truncated"):
+        truncate("TRUNCATE core_auditevent")
+    assert AuditEvent.objects.filter(pk=event.pk).exists()

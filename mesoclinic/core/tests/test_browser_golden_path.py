@@ -1,4 +1,4 @@
-"""The golden path of PRODUCT.md in Chromium, for one patient, end to end through the staff and
+"""The golden path of docs/golden-path.md in Chromium, for one patient, end to end through the staff and
 public screens — so a regression anywhere along the chain fails this one test.
 
 Only the clinic is set up in Python (the default catalog; a London location open every day; a

@@ -1,8 +1,8 @@
 """Make the stock ledger append-only in the database itself (as core/0002 does for the audit trail).
 
 UPDATE and DELETE on inventory_stockmovement raise an error on both PostgreSQL and SQLite, whatever
-code issues them. A mistake in the ledger is corrected by a new line. (TRUNCATE stays a
-database-owner operation: test databases are emptied with it.)
+code issues them. A mistake in the ledger is corrected by a new line. (TRUNCATE is refused by
+migration 0003.)
 """
 
 from django.db import migrations

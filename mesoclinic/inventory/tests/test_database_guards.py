@@ -21,6 +21,13 @@ def run_sql(sql: str, params: list[object]) -> None:
         cursor.execute(sql, params)
 
 
+def truncate(statement: str) -> None:
+    """Run a TRUNCATE in this test's transaction (its foreign-key checks settled first, as TRUNCATE requires)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(statement)
+
+
 @pytest.fixture
 def movement(location):
     return make_lot(location).movements.get()
@@ -105,3 +112,12 @@ def test_the_database_refuses_a_ledger_line_that_does_not_fit_its_kind(location,
     lot = make_lot(location)
     with pytest.raises(IntegrityError), transaction.atomic():
         StockMovement.objects.create(lot=lot, kind=kind, quantity=Decimal(quantity), on_hand_after=Decimal("5"), **fields)
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_to_truncate_the_ledger_directly_or_through_its_lots(movement):
+    with pytest.raises(DatabaseError, match="inventory_stockmovement_append_only: the stock ledger cannot be truncated"):
+        truncate("TRUNCATE inventory_stockmovement")
+    with pytest.raises(DatabaseError, match="inventory_stockmovement_append_only"):
+        truncate("TRUNCATE inventory_lot CASCADE")
+    assert StockMovement.objects.filter(pk=movement.pk).exists()

@@ -6,7 +6,7 @@ On PostgreSQL and SQLite, triggers refuse:
   reactions) of a signed record;
 - UPDATE or DELETE of an amendment, and an amendment of a record that is not signed.
 Signing itself (status open → signed) is allowed: the guard looks at the row as it was.
-TRUNCATE stays a database-owner operation (test databases are emptied with it).
+TRUNCATE is refused by migration 0003.
 """
 
 # ruff: noqa: S608 — the SQL is built from the constants below, never from input.

@@ -143,9 +143,19 @@ def test_the_checklist_follows_the_catalogs_step_order(clinic):
 
 def test_a_numbing_time_in_the_waiting_area_counts_from_when_it_went_on(clinic, clock):
     record = numb(clinic.nurse_ctx, clinic.record(), applied_at=NOW - timedelta(minutes=25))
-    clock.shift(timedelta(minutes=5))
+    record.refresh_from_db()
+    assert record.injections_unlock_at == NOW + timedelta(minutes=5)  # 09:30 + 30 minutes, not 09:55 + 30
+
+    clock.shift(timedelta(minutes=4, seconds=59))
+    with pytest.raises(services.NumbingWaitNotOver, match="locked until 10:00"):
+        treat(clinic.nurse_ctx, record, lot=clinic.lot)
+    clock.shift(timedelta(seconds=1))
     services.record_antisepsis(ctx=clinic.nurse_ctx, record=record)
     treat(clinic.nurse_ctx, record, lot=clinic.lot)  # 30 minutes after it went on
+    record.refresh_from_db()
+    assert record.injections_started_at == NOW + timedelta(minutes=5)
+    assert record.early_start_reason == ""
+    assert AreaTreatment.objects.filter(record=record).count() == 1
 
 
 @pytest.mark.parametrize(
@@ -177,8 +187,15 @@ def test_the_wait_is_the_protocols_as_pinned_when_the_chart_opened(clinic, clock
     record = clinic.record()
     Protocol.objects.filter(key="hair_cocktail").update(numbing_minutes=45)  # a later edit (not even versioned)
     prepare(clinic.nurse_ctx, record)
+    record.refresh_from_db()
+    assert record.numbing_minutes == 30
+    assert record.injections_unlock_at == NOW + timedelta(minutes=30)
+
     clock.shift(timedelta(minutes=30))
-    treat(clinic.nurse_ctx, record, lot=clinic.lot)
+    treat(clinic.nurse_ctx, record, lot=clinic.lot)  # not refused: the 45 minutes do not apply to this chart
+    record.refresh_from_db()
+    assert record.injections_started_at == NOW + timedelta(minutes=30)
+    assert record.early_start_reason == ""
 
 
 def test_injections_need_the_preparation_steps_first(clinic, clock):

@@ -28,6 +28,13 @@ def run_sql(sql: str, params: list[object]) -> None:
         cursor.execute(sql, params)
 
 
+def truncate(statement: str) -> None:
+    """Run a TRUNCATE in this test's transaction (its foreign-key checks settled first, as TRUNCATE requires)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(statement)
+
+
 def test_a_raw_update_of_a_signed_record_fails(signed):
     with pytest.raises(DatabaseError, match="signed_immutable"):
         run_sql("UPDATE procedures_procedurerecord SET notes = %s WHERE id = %s", ["changed", signed.pk])
@@ -110,3 +117,45 @@ def test_amendments_are_append_only_and_only_for_signed_records(signed, clinic):
             amended_by=clinic.nurse,
             amended_at=timezone.now(),
         )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "TRUNCATE procedures_procedurerecord CASCADE",
+        "TRUNCATE procedures_areatreatment CASCADE",
+        "TRUNCATE procedures_productusage CASCADE",
+        "TRUNCATE procedures_consumableusage",
+        "TRUNCATE procedures_reaction",
+    ],
+)
+def test_truncate_cannot_empty_a_signed_record_or_its_rows(signed, statement):
+    with pytest.raises(DatabaseError, match="signed session records cannot be truncated"):
+        truncate(statement)
+    assert ProcedureRecord.objects.filter(pk=signed.pk, status="signed").exists()
+    assert Reaction.objects.filter(record=signed).count() == 1
+
+
+@pytest.mark.postgres
+def test_truncate_cannot_empty_the_amendments(signed, clinic):
+    Amendment.objects.create(
+        record=signed,
+        section="sign_off",
+        field="notes",
+        label="Session notes",
+        new_value="Patient tolerated well.",
+        reason="Forgot to write it at sign-off.",
+        amended_by=clinic.nurse,
+        amended_at=timezone.now(),
+    )
+    with pytest.raises(DatabaseError, match="procedures_amendment_append_only: amendments cannot be truncated"):
+        truncate("TRUNCATE procedures_amendment")
+    assert Amendment.objects.filter(record=signed).count() == 1
+
+
+@pytest.mark.postgres
+def test_truncate_may_still_empty_records_nobody_has_signed(clinic):
+    record = clinic.record()
+    truncate("TRUNCATE procedures_procedurerecord CASCADE")
+    assert not ProcedureRecord.objects.filter(pk=record.pk).exists()
