@@ -60,6 +60,7 @@ def register_patient(
     if location.pk not in scope:
         raise PermissionDenied("the location is not one of the caller's locations")
     patient = Patient(location=location, **{name: data[name] for name in EDITABLE_FIELDS if name in data})
+    patient.normalise_phone()
     patient.refresh_search_keys()
     if not confirm_not_duplicate:
         candidates = selectors.likely_duplicates(scope=scope, patient=patient)
@@ -93,6 +94,7 @@ def update_patient(*, ctx: audit.AuditContext, patient: Patient, data: Mapping[s
         locked = Patient.objects.select_for_update().get(pk=patient.pk)
         for name in changed:
             setattr(locked, name, data[name])
+        locked.normalise_phone()
         locked.refresh_search_keys()
         locked.full_clean()
         locked.save()
