@@ -63,13 +63,12 @@ def arrival_check(appointment: Appointment) -> ArrivalCheck:
         conditions = result.detail.rstrip(".")
     else:  # a consultation, or a treatment naming no protocol: only whether a valid screening exists
         screening = current_screening(appointment.patient)
-        status = (
-            EligibilityStatus.UNSCREENED
-            if screening is None
-            else EligibilityStatus.EXPIRED
-            if screening.is_expired_on(day)
-            else EligibilityStatus.ELIGIBLE
-        )
+        if screening is None:
+            status = EligibilityStatus.UNSCREENED
+        elif screening.is_expired_on(day):
+            status = EligibilityStatus.EXPIRED
+        else:
+            status = EligibilityStatus.ELIGIBLE
         override, conditions = None, ""
     name = f"“{protocol.name}”" if protocol is not None else "the treatment"
     if status == EligibilityStatus.UNSCREENED:
@@ -87,7 +86,7 @@ def arrival_check(appointment: Appointment) -> ArrivalCheck:
     assert screening is not None
     valid = f"Screening valid until {screening.expires_on - timedelta(days=1):%-d %B %Y}"
     if status == EligibilityStatus.NOT_ELIGIBLE:
-        return ArrivalCheck(status, f"{valid}; not eligible for {name}, overridden by a doctor: {conditions}.", stops=False)
+        return ArrivalCheck(status, f"{valid}; not eligible for {name}: {conditions}.", stops=False)
     if status == EligibilityStatus.CAUTION:
         return ArrivalCheck(status, f"{valid}; caution for {name}: {conditions}. The practitioner re-screens first.", stops=False)
     return ArrivalCheck(status, f"{valid}.", stops=False)

@@ -125,3 +125,21 @@ def test_the_screening_is_judged_on_the_appointments_local_day(clinic, catalog):
     appointment = book(clinic, at(30, 10, month=8))  # the last day the screening is valid
 
     assert not arrival.arrival_check(appointment).stops
+
+
+def test_a_doctors_override_or_a_caution_is_shown_but_does_not_stop_the_treatment(clinic, catalog):
+    from mesoclinic.catalog.models import Protocol
+    from mesoclinic.courses.tests.factories import override
+
+    screening = screen(clinic.doctor, clinic.patient, pregnancy=True)
+    override(clinic.doctor, screening, Protocol.objects.get(key="hair_cocktail"), ["scalp"])
+    appointment = book(clinic)
+
+    check = arrival.arrival_check(appointment)
+
+    assert not check.stops and check.status == "not_eligible"
+    assert check.message.startswith("Screening valid until 30 August 2026; not eligible for")
+    assert "overridden by a doctor" in check.message
+    screen(clinic.doctor, clinic.patient, anticoagulants=True)
+    caution = arrival.arrival_check(appointment)
+    assert not caution.stops and caution.status == "caution" and "The practitioner re-screens first." in caution.message
