@@ -47,6 +47,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "course.prescribe": frozenset({Role.DOCTOR}),
     "course.book": frozenset({Role.DOCTOR, Role.NURSE, Role.RECEPTIONIST, Role.MANAGER}),
     "course.stop": frozenset({Role.DOCTOR}),
+    "course.window_override": frozenset({Role.DOCTOR}),  # move a session outside its window, with a reason
     # Stock (mesoclinic/inventory): clinical roles look up lots; the manager receives, adjusts and recalls.
     "stock.view": frozenset({Role.DOCTOR, Role.NURSE, Role.MANAGER, Role.MEDICAL_DIRECTOR}),
     "stock.manage": frozenset({Role.MANAGER}),

@@ -21,6 +21,13 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"“{value}” is not an IANA time zone (for example Europe/London).")
 
 
+def validate_country(value: str) -> None:
+    from .phones import is_region
+
+    if value and not is_region(value):
+        raise ValidationError(f"“{value}” is not a two-letter country code (for example GB, FR, US).")
+
+
 class Organisation(models.Model):
     name = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -34,6 +41,13 @@ class Location(models.Model):
     name = models.CharField(max_length=200)
     code = models.SlugField(max_length=20, help_text="Short code used in record numbers, e.g. LDN.")
     time_zone = models.CharField(max_length=64, default="Europe/London", validators=[validate_time_zone])
+    country = models.CharField(
+        max_length=2,
+        blank=True,
+        validators=[validate_country],
+        help_text="ISO 3166 country code (e.g. GB): patients' phone numbers are read and shown as dialled there. "
+        "Blank: the country of the time zone.",
+    )
     phone = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
     address = models.TextField(blank=True)
@@ -52,6 +66,13 @@ class Location(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def phone_region(self) -> str:
+        """The country whose dialling rules apply to this location's patients' phone numbers."""
+        from .phones import region_for_zone
+
+        return self.country.upper() if self.country else region_for_zone(self.time_zone)
 
     def local(self, moment: datetime) -> datetime:
         """`moment` as this location's wall-clock time; templates show it as is (core/times.py)."""

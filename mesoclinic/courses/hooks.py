@@ -30,3 +30,13 @@ def course_series_windows(moved: Any, later: list[Any]) -> dict[int, tuple[date,
             moved_on + timedelta(days=step * course.interval_max_days),
         )
     return windows
+
+
+def course_session_areas(appointment: Any) -> list[str] | None:
+    """For the check-in's screening check: the areas of the course this appointment is a session of."""
+    key = getattr(appointment, "series_key", "") or ""
+    if not key.startswith(PREFIX) or not key[len(PREFIX) :].isdigit():
+        return None
+    links = Course.areas.through.objects.filter(course_id=int(key[len(PREFIX) :]))  # one query
+    keys = list(links.order_by("area__position", "area__name").values_list("area__key", flat=True))
+    return keys or None

@@ -169,3 +169,27 @@ class CourseSession(models.Model):
         if self.window_opens_on is None or self.window_closes_on is None:
             return True
         return self.window_opens_on <= day <= self.window_closes_on
+
+
+class WindowOverride(models.Model):
+    """A doctor moved a session outside its window, with a reason (decision 24). Written once, never edited."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="window_overrides")
+    session_number = models.PositiveSmallIntegerField()
+    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="+")
+    moved_to_on = models.DateField(help_text="The local date the session moved to.")
+    window_opens_on = models.DateField()
+    window_closes_on = models.DateField()
+    reason = models.CharField(max_length=300)
+    overridden_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    overridden_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-overridden_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="courses_windowoverride_reason_present"),
+            models.CheckConstraint(condition=Q(window_opens_on__lte=F("window_closes_on")), name="courses_windowoverride_window_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session {self.session_number} of course {self.course_id} moved outside its window to {self.moved_to_on}"

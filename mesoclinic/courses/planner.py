@@ -63,6 +63,7 @@ class ProposedSession:
     appointment: Appointment | None = None  # a booked or done session (fixed), or the one being moved
     fixed: bool = False
     late: bool = False  # the session's window had already passed: proposed as soon as possible
+    outside_window: bool = False  # the only problem: outside the window (a doctor may override it, decision 24)
     problem: str = ""
     suggestions: list[Slot] = field(default_factory=list)
     local_starts_at: datetime | None = None
@@ -369,10 +370,11 @@ class CoursePlanner:
             )
             row.local_starts_at = self.location.local(starts_at)
             return row
-        problem = ""
-        if not opens <= choice.on <= closes:
-            problem = f"Outside this session's window ({opens:%a %-d %b} to {closes:%a %-d %b %Y})."
-        return self._row(session, opens, closes, slot, problem)
+        if opens <= choice.on <= closes:
+            return self._row(session, opens, closes, slot)
+        row = self._row(session, opens, closes, slot, f"Outside this session's window ({opens:%a %-d %b} to {closes:%a %-d %b %Y}).")
+        row.outside_window = True
+        return row
 
     def _why_not(self, choice: Choice, name: str) -> str:
         availability = self.finder.availability

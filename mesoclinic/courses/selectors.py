@@ -13,7 +13,7 @@ from mesoclinic.core.models import AuditEvent
 from mesoclinic.patients.models import Patient
 from mesoclinic.scheduling.models import Appointment
 
-from .models import Course, CourseSession, Qualification
+from .models import Course, CourseSession, Qualification, WindowOverride
 from .planner import derived_windows, session_date
 
 MAX_ID = 2**63 - 1
@@ -178,3 +178,8 @@ def window_text(opens: date, closes: date) -> str:
     if opens == closes:
         return f"{opens:%a %-d %b %Y}"
     return f"{opens:%-d %b} – {closes:%-d %b %Y}"
+
+
+def window_overrides(course: Course) -> list[WindowOverride]:
+    """The doctors' overrides of this course's session windows, newest first (one query)."""
+    return list(WindowOverride.objects.filter(course=course).select_related("overridden_by").order_by("-overridden_at", "-id"))

@@ -243,8 +243,13 @@ def _dates(course: Course, sessions: dict[int, CourseSession], rows: Sequence[Pr
     return dated
 
 
-def _check_windows(course: Course, sessions: dict[int, CourseSession], rows: Sequence[ProposedSession], today: date) -> None:
-    """Every proposed session inside its window, counted from the session before it (re-derived here)."""
+def _check_windows(
+    course: Course, sessions: dict[int, CourseSession], rows: Sequence[ProposedSession], today: date, *, overriding: bool = False
+) -> None:
+    """Every proposed session inside its window, counted from the session before it (re-derived here).
+
+    `overriding`: a move with a reason for leaving the window; scheduling's move check (courses/windows.py)
+    then decides whether the actor may, and records the override."""
     dated = _dates(course, sessions, rows)
     for row in rows:
         day = dated[row.number]
@@ -255,7 +260,7 @@ def _check_windows(course: Course, sessions: dict[int, CourseSession], rows: Seq
             opens, closes = next_window(previous, course)
             if closes < today and day >= today and row.late:
                 opens, closes = today, today + timedelta(days=course.interval_max_days - course.interval_min_days)
-            if not opens <= day <= closes:
+            if not opens <= day <= closes and not overriding:
                 raise CourseRefused(
                     f"Session {row.number} on {day:%-d %b %Y} is outside its window ({opens:%-d %b} to {closes:%-d %b %Y})."
                 )
@@ -357,16 +362,20 @@ def book_course(*, ctx: audit.AuditContext, course: Course, proposals: Sequence[
     return appointments
 
 
-def move_sessions(*, ctx: audit.AuditContext, course: Course, proposals: Sequence[ProposedSession]) -> list[Appointment]:
+def move_sessions(
+    *, ctx: audit.AuditContext, course: Course, proposals: Sequence[ProposedSession], override_reason: str = ""
+) -> list[Appointment]:
     """Move booked sessions (a reschedule, and the later sessions it shifts) in one transaction.
 
     `proposals` come from a planner built with `moving=`: rows with an appointment and a new slot
     are moved; rows whose slot is unchanged are left alone. Windows are re-derived afterwards.
+    A session outside its window moves only with a doctor's `override_reason` (decision 24).
     """
     _require(ctx, "course.book", "reschedule courses")
     rows = sorted((row for row in proposals if not row.fixed and row.appointment is not None), key=lambda row: row.number)
+    overriding = bool(override_reason.strip())
     for row in rows:
-        if row.slot is None or row.problem:
+        if row.slot is None or (row.problem and not (overriding and row.outside_window)):
             raise CourseRefused(f"Session {row.number}: {row.problem or 'choose a date, time and practitioner'}")
     changes = [row for row in rows if row.slot is not None and _differs(row.appointment, row.slot)]  # type: ignore[arg-type]
     if not changes:
@@ -379,7 +388,7 @@ def move_sessions(*, ctx: audit.AuditContext, course: Course, proposals: Sequenc
             session = sessions.get(row.number)
             if session is None or session.appointment_id != row.appointment.pk:  # type: ignore[union-attr]
                 raise CourseRefused(f"Session {row.number} changed meanwhile: reload the course.")
-        _check_windows(locked, sessions, changes, today)
+        _check_windows(locked, sessions, changes, today, overriding=overriding)
         moves = [
             scheduling.SeriesMove(
                 appointment=row.appointment,  # type: ignore[arg-type]
@@ -392,7 +401,7 @@ def move_sessions(*, ctx: audit.AuditContext, course: Course, proposals: Sequenc
             for row in changes
         ]
         try:
-            moved = scheduling.reschedule_series(ctx=ctx, moves=moves)
+            moved = scheduling.reschedule_series(ctx=ctx, moves=moves, override_reason=override_reason)
         except scheduling.SlotUnavailable as error:
             ordered = sorted(changes, key=lambda row: row.appointment.pk)  # type: ignore[union-attr]
             raise _taken(error, ordered) from None

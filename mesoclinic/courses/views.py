@@ -189,6 +189,7 @@ def _plan_page(
         "areas": list(course.areas.all()),
         "techniques": list(course.techniques.all()),
         "stop_form": StopCourseForm(),
+        "window_overrides": selectors.window_overrides(course),
     }
     template = "courses/course_detail.html#proposal" if request.htmx else "courses/course_detail.html"  # type: ignore[attr-defined]
     return render(request, template, context, status=status)
@@ -347,14 +348,23 @@ def session_move(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     rows = planner.plan(choices={number: form.choice()}, prefer=prefer)
     planner.describe(rows)
     moved = [row for row in rows if not row.fixed]
-    if any(row.problem for row in moved):
-        return _move_page(
-            request, course, session, planner, form, rows, status=400, notice="This move cannot be made as it stands: see below."
-        )
+    problems = [row for row in moved if row.problem]
+    only_window = bool(problems) and all(row.outside_window for row in problems)
+    may_override = request.user.can("course.window_override")  # type: ignore[union-attr]
+    if problems and not (only_window and may_override):
+        notice = "This move cannot be made as it stands: see below."
+        if only_window:
+            notice += " Only a doctor can move a session outside its window, giving a reason."
+        return _move_page(request, course, session, planner, form, rows, status=400, notice=notice)
+    reason = request.POST.get("override_reason", "")
+    if only_window and (("confirm" not in request.POST and not only) or not reason.strip()):
+        asked = "confirm" in request.POST or only
+        notice = "Outside the window: to move it there anyway, give the reason for overriding the window." if asked else ""
+        return _move_page(request, course, session, planner, form, rows, status=400 if asked else 200, notice=notice, overriding=True)
     if "confirm" not in request.POST and not only:
         return _move_page(request, course, session, planner, form, rows)
     try:
-        services.move_sessions(ctx=audit.context_from_request(request), course=course, proposals=rows)
+        services.move_sessions(ctx=audit.context_from_request(request), course=course, proposals=rows, override_reason=reason)
     except services.SessionTaken as taken:
         return _move_page(
             request, course, session, planner, form, rows, status=409, notice=f"{taken.message}. Nothing was moved: choose again."
@@ -379,6 +389,7 @@ def _move_page(
     *,
     status: int = 200,
     notice: str = "",
+    overriding: bool = False,
 ) -> HttpResponse:
     shifted = []
     if rows is not None:
@@ -394,6 +405,8 @@ def _move_page(
         "rows": rows,
         "shifted": shifted,
         "notice": notice,
+        "overriding": overriding,
+        "override_reason": request.POST.get("override_reason", "")[:300] if request.method == "POST" else "",
         "moved_row": next((row for row in rows or [] if row.number == session.number), None),
     }
     return render(request, "courses/session_move.html", context, status=status)

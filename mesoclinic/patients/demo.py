@@ -141,6 +141,8 @@ COLUMNS = (
     "family_key",
     "given_key",
     "phone_key",
+    "email_key",
+    "phone_needs_review",
     "created_at",
     "updated_at",
 )
@@ -158,6 +160,7 @@ def _random_rows(run: SeedRun, location_ids: list[int], numbers: range, now: dat
         given = rng.choice(GIVEN_F if female else GIVEN_M)
         family = rng.choice(FAMILY)
         mobile = f"7{rng.randrange(100, 999)}{rng.randrange(100000, 999999)}"
+        email = f"{FOLDED[given].replace(' ', '')}.{number}@example.com"
         yield (
             location_ids[index % len(location_ids)],
             format_record_number(number),
@@ -165,8 +168,8 @@ def _random_rows(run: SeedRun, location_ids: list[int], numbers: range, now: dat
             family,
             epoch + timedelta(days=rng.randrange(365 * 55)),
             Patient.Sex.FEMALE.value if female else Patient.Sex.MALE.value,
-            f"+44 {mobile[:4]} {mobile[4:]}",
-            f"{FOLDED[given].replace(' ', '')}.{number}@example.com",
+            f"+44{mobile}",  # E.164, as the services store it
+            email,
             "",
             rng.choice(fitzpatrick),
             rng.choice(channels),
@@ -176,6 +179,8 @@ def _random_rows(run: SeedRun, location_ids: list[int], numbers: range, now: dat
             FOLDED[family],
             FOLDED[given],
             f"44{mobile}",
+            email.casefold(),
+            False,
             now,
             now,
         )
@@ -186,6 +191,7 @@ def seed(run: SeedRun) -> None:
     total = run.scale.patients
     numbers = take_numbers("patient", total + 1)
     demo = Patient(location=locations[0], record_number=format_record_number(numbers[0]), **DEMO_PATIENT)
+    demo.normalise_phone()
     demo.refresh_search_keys()
     demo.save()
     run.shared["demo_patient"] = demo

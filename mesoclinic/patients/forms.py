@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from mesoclinic.catalog.models import Ingredient
+from mesoclinic.core import phones
 from mesoclinic.core.models import Location
 
 from .models import Patient
@@ -56,6 +57,18 @@ class PatientForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        location = data.get("location") or getattr(self.instance, "location", None)
+        if data.get("phone") and isinstance(location, Location):
+            region = location.phone_region
+            e164 = phones.to_e164(data["phone"], region)
+            if e164 is None:
+                self.add_error(
+                    "phone",
+                    f"Enter a phone number that can be dialled: “{data['phone']}” cannot be one in {region}. Write it as dialled "
+                    f"at {location.name} (for example {phones.example(region)}), or with its country code (for example +33 6 12 34 56 78).",
+                )
+            else:
+                data["phone"] = e164
         channel = data.get("preferred_channel")
         if channel == Patient.Channel.EMAIL and not data.get("email"):
             self.add_error("email", "An e-mail address is needed when e-mail is the preferred channel.")

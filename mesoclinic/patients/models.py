@@ -9,6 +9,7 @@ from django.db.models import Q
 
 from mesoclinic.catalog.models import Ingredient
 from mesoclinic.core.models import Location
+from mesoclinic.core.phones import national, to_e164
 from mesoclinic.core.text import digits, fold
 
 phone_validator = RegexValidator(
@@ -69,6 +70,9 @@ class Patient(models.Model):
     family_key = models.CharField(max_length=100, editable=False, default="")
     given_key = models.CharField(max_length=100, editable=False, default="")
     phone_key = models.CharField(max_length=30, editable=False, default="")
+    email_key = models.CharField(max_length=254, editable=False, default="")
+    # Set when a stored number could not be read as a phone number of the home clinic's country (migration 0005).
+    phone_needs_review = models.BooleanField(default=False, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -86,6 +90,7 @@ class Patient(models.Model):
             models.Index(fields=["location", "given_key"], name="patients_given_key"),
             models.Index(fields=["location", "phone_key"], name="patients_phone_key"),
             models.Index(fields=["location", "date_of_birth"], name="patients_dob"),
+            models.Index(fields=["location", "email_key"], name="patients_email_key"),
         ]
 
     def __str__(self) -> str:
@@ -99,6 +104,20 @@ class Patient(models.Model):
         self.family_key = fold(self.family_name)[:100]
         self.given_key = fold(self.given_name)[:100]
         self.phone_key = digits(self.phone)[:30]
+        self.email_key = self.email.strip().casefold()[:254]
+
+    def normalise_phone(self) -> None:
+        """Store the phone number as E.164, read as dialled at the home clinic; keep one that cannot be read, flagged."""
+        if not self.phone:
+            self.phone_needs_review = False
+            return
+        e164 = to_e164(self.phone, self.location.phone_region)
+        self.phone, self.phone_needs_review = (e164, False) if e164 else (self.phone, True)
+
+    @property
+    def phone_display(self) -> str:
+        """The number as dialled in the home clinic's country (another country's number in international format)."""
+        return national(self.phone, self.location.phone_region) if self.phone else ""
 
     def age_on(self, day: date) -> int:
         born = self.date_of_birth

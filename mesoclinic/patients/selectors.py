@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db.models import Q, QuerySet
 
-from mesoclinic.core import audit
-from mesoclinic.core.models import AuditEvent
+from mesoclinic.core import audit, phones
+from mesoclinic.core.models import AuditEvent, Location
 from mesoclinic.core.text import digits, fold
 
 from .models import Patient
@@ -48,11 +49,13 @@ def _name_match(tokens: list[str]) -> Q:
     return match
 
 
-def search_alternatives(query: str) -> list[Q]:
+def search_alternatives(query: str, regions: Sequence[str] = (phones.DEFAULT_REGION,)) -> list[Q]:
     """Turn what the receptionist typed into filters (see `query_kind`).
 
     A patient matches if any alternative matches. A one-word name gives two alternatives (family
-    name, given name) so that each runs as an ordered index scan that stops after one page.
+    name, given name) so that each runs as an ordered index scan that stops after one page. A phone
+    number is read as dialled in each of `regions` (the countries of the caller's locations) and
+    matched on the start of the stored E.164 digits ("07700 900123" finds +44 7700 900123).
     """
     text = query.strip()[:MAX_QUERY_LENGTH]
     kind = query_kind(text)
@@ -62,9 +65,15 @@ def search_alternatives(query: str) -> list[Q]:
         return [Q(date_of_birth=parse_date(text))]
     if kind == "record_number":
         return [Q(record_number__startswith=text.upper())]
+    if kind == "email":
+        return [Q(email_key=text.strip().casefold())]
     if kind == "phone":
         number = digits(text)
-        return [Q(phone_key__startswith=number) | Q(record_number=f"MC{int(number):07d}")]
+        keys = {number} | {key for region in regions if (key := phones.search_digits(text, region))}
+        match = Q(record_number=f"MC{int(number):07d}")
+        for key in sorted(keys):
+            match |= Q(phone_key__startswith=key)
+        return [match]
     tokens = fold(text).split(" ")
     if len(tokens) == 1:
         return [Q(family_key__startswith=tokens[0]), Q(given_key__startswith=tokens[0])]
@@ -72,10 +81,12 @@ def search_alternatives(query: str) -> list[Q]:
 
 
 def query_kind(query: str) -> str:
-    """What kind of search `query` is: all, date_of_birth, record_number, phone or name."""
+    """What kind of search `query` is: all, email, date_of_birth, record_number, phone or name."""
     text = query.strip()[:MAX_QUERY_LENGTH]
     if not text:
         return "all"
+    if "@" in text:
+        return "email"
     if parse_date(text) is not None:
         return "date_of_birth"
     if RECORD_NUMBER.match(text):
@@ -86,12 +97,18 @@ def query_kind(query: str) -> str:
     return "name"
 
 
-def search_filter(query: str) -> Q:
+def search_filter(query: str, regions: Sequence[str] = (phones.DEFAULT_REGION,)) -> Q:
     """All of `search_alternatives` as one filter."""
     combined = Q()
-    for alternative in search_alternatives(query):
+    for alternative in search_alternatives(query, regions):
         combined |= alternative
     return combined
+
+
+def phone_regions(scope: frozenset[int]) -> list[str]:
+    """The countries of the caller's locations, whose dialling rules a typed phone number may follow (one query)."""
+    locations = Location.objects.filter(pk__in=scope).only("country", "time_zone")
+    return sorted({location.phone_region for location in locations}) or [phones.DEFAULT_REGION]
 
 
 def patients_in_scope(scope: frozenset[int]) -> QuerySet[Patient]:
@@ -104,7 +121,8 @@ def search_patients(*, ctx: audit.AuditContext, scope: frozenset[int], query: st
     offset = (page - 1) * page_size
     wanted = offset + page_size + 1
     found: dict[int, Patient] = {}
-    for alternative in search_alternatives(query):  # one or two queries, whatever the data
+    regions = phone_regions(scope) if query_kind(query) == "phone" else ()
+    for alternative in search_alternatives(query, regions):  # one or two queries (a phone number: one more), whatever the data
         for patient in patients_in_scope(scope).filter(alternative).order_by(*SEARCH_ORDER)[:wanted]:
             found[patient.pk] = patient
     # Byte order, as the database sorts the C-collated keys (see docs/decisions/0005).

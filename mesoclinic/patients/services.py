@@ -68,6 +68,7 @@ def register_patient(
     if location.pk not in scope:
         raise PermissionDenied("the location is not one of the caller's locations")
     patient = Patient(location=location, **{name: data[name] for name in EDITABLE_FIELDS if name in data})
+    patient.normalise_phone()
     patient.refresh_search_keys()
     if not confirm_not_duplicate:
         candidates = selectors.likely_duplicates(scope=scope, patient=patient)
@@ -108,6 +109,7 @@ def update_patient(*, ctx: audit.AuditContext, patient: Patient, data: Mapping[s
                 locked.allergy_ingredients.set(data[name])
             else:
                 setattr(locked, name, data[name])
+        locked.normalise_phone()
         locked.refresh_search_keys()
         locked.full_clean()
         locked.save()

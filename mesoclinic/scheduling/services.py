@@ -31,7 +31,7 @@ from mesoclinic.core.models import AuditEvent, Device, Location, OpeningHours, R
 from mesoclinic.messaging import services as outbox
 from mesoclinic.patients.models import Patient
 
-from . import notifications, selectors
+from . import hooks, notifications, selectors
 from .models import (
     MAX_APPOINTMENT_MINUTES,
     Appointment,
@@ -92,6 +92,16 @@ class SlotUnavailable(SchedulingError):
         super().__init__(message, code=f"{resource}_busy", index=index)
         self.resource = resource
         self.alternatives = alternatives
+
+
+class MoveNeedsOverride(SchedulingError):
+    """Another app's rule refuses the move (a course session outside its window): see hooks.check_moves.
+
+    `overridable`: the acting user (a doctor) may make the move by giving a reason."""
+
+    def __init__(self, message: str, *, overridable: bool) -> None:
+        super().__init__(message, code="needs_override")
+        self.overridable = overridable
 
 
 class _Taken(Exception):
@@ -558,6 +568,13 @@ def _apply_move(ctx: audit.AuditContext, move: SeriesMove, *, now: datetime, exc
     return result
 
 
+def _check_moves(ctx: audit.AuditContext, moves: Sequence[_Move], override_reason: str) -> None:
+    try:
+        hooks.check_moves(ctx, [move.appointment for move in moves], override_reason)
+    except hooks.MoveRefused as refused:
+        raise MoveNeedsOverride(refused.message, overridable=refused.overridable) from None
+
+
 def _after_move(ctx: audit.AuditContext, move: _Move, *, now: datetime, notify: bool) -> None:
     appointment = move.appointment
     _audit(ctx, appointment, action=AuditEvent.Action.UPDATE, detail={"fields": move.changed, "rescheduled": True})
@@ -578,9 +595,11 @@ def reschedule_appointment(
     device: Device | None = None,
     keep_device: bool = True,
     notify: bool = True,
+    override_reason: str = "",
 ) -> Appointment:
     """Move a booked appointment (and optionally its practitioner, room or device). Its pending
-    reminders move with it. Raises BookingRefused, WrongStatus or SlotUnavailable."""
+    reminders move with it. Raises BookingRefused, WrongStatus, SlotUnavailable or MoveNeedsOverride
+    (`override_reason`: a doctor's reason for moving a course session outside its window)."""
     now = timezone.now()
     move = SeriesMove(
         appointment=appointment, starts_at=starts_at, practitioner=practitioner, room=room, device=device, keep_device=keep_device
@@ -588,6 +607,7 @@ def reschedule_appointment(
     try:
         with transaction.atomic():
             result = _apply_move(ctx, move, now=now, exclude_ids=[appointment.pk], check_free=True)
+            _check_moves(ctx, [result], override_reason)
             with _guarded_write():
                 result.appointment.save()
             _after_move(ctx, result, now=now, notify=notify)
@@ -625,7 +645,9 @@ def _intervals_clash(moves: Sequence[_Move]) -> str | None:
     return None
 
 
-def reschedule_series(*, ctx: audit.AuditContext, moves: Sequence[SeriesMove], notify: bool = True) -> list[Appointment]:
+def reschedule_series(
+    *, ctx: audit.AuditContext, moves: Sequence[SeriesMove], notify: bool = True, override_reason: str = ""
+) -> list[Appointment]:
     """Move several appointments at once, all or nothing (moving one session shifts the later ones).
 
     The moved appointments' old places do not block their new ones: on PostgreSQL the exclusion
@@ -647,6 +669,7 @@ def reschedule_series(*, ctx: audit.AuditContext, moves: Sequence[SeriesMove], n
             clash = _intervals_clash(applied)
             if clash is not None:
                 raise _Taken(clash, raced=False)
+            _check_moves(ctx, applied, override_reason)
             with _guarded_write():
                 _defer_overlap_checks(True)
                 for result in applied:

@@ -27,7 +27,7 @@ from mesoclinic.core.models import AuditEvent, Device, Location, OpeningHours, R
 from mesoclinic.patients import selectors as patient_selectors
 from mesoclinic.patients.models import Patient
 
-from . import forms, hooks, ical, selectors, services
+from . import arrival, forms, hooks, ical, selectors, services
 from .models import Appointment, CalendarFeed, Closure, TimeOff, WaitlistEntry, WaitlistOffer, WorkingHours
 from .slots import Slot
 
@@ -418,6 +418,7 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "cancel_form": forms.CancelForm(),
         "now": timezone.now(),
         "check_in_open": _check_in_open(appointment),
+        "arrival": _arrival(appointment),
         "actions": hooks.appointment_actions(user, appointment),
         "protocol": catalog_selectors.protocol_name(appointment.protocol_key),
     }
@@ -427,6 +428,11 @@ def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _check_in_open(appointment: Appointment) -> bool:
     now = timezone.now()
     return appointment.location.local(now).date() == appointment.local_starts_at().date() and now < appointment.ends_at
+
+
+def _arrival(appointment: Appointment) -> arrival.ArrivalCheck | None:
+    """The screening check shown beside "Check in" (booked appointments only)."""
+    return arrival.arrival_check(appointment) if appointment.status == Appointment.Status.BOOKED else None
 
 
 def _status_change(request: HttpRequest, pk: int, change: Any, done: str) -> HttpResponse:
@@ -451,6 +457,7 @@ def appointment_detail_response(request: HttpRequest, appointment: Appointment, 
         "cancel_form": cancel_form or forms.CancelForm(),
         "now": timezone.now(),
         "check_in_open": _check_in_open(appointment),
+        "arrival": _arrival(appointment),
         "actions": hooks.appointment_actions(request.user, appointment),
         "protocol": catalog_selectors.protocol_name(appointment.protocol_key),
     }
@@ -460,7 +467,7 @@ def appointment_detail_response(request: HttpRequest, appointment: Appointment, 
 @require_POST
 @require("appointment.attend")
 def appointment_check_in(request: HttpRequest, pk: int) -> HttpResponse:
-    return _status_change(request, pk, services.check_in, "Checked in.")
+    return _status_change(request, pk, arrival.check_in_patient, "Checked in.")
 
 
 @require_POST
@@ -513,10 +520,15 @@ def appointment_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
                     room=chosen.room,
                     device=chosen.device,
                     keep_device=False,
+                    override_reason=request.POST.get("override_reason", ""),
                 )
             except services.SlotUnavailable as taken:
                 context["conflict"] = taken
                 context["alternatives"] = slot_options(location, taken.alternatives, with_date=True)
+                status = 409
+            except services.MoveNeedsOverride as refused:
+                context["refusal"], context["overridable"] = refused.message, refused.overridable
+                context["override_reason"] = request.POST.get("override_reason", "")[:300]
                 status = 409
             except services.SchedulingError as refused:
                 context["refusal"] = refused.message
@@ -583,9 +595,11 @@ def series_shift(request: HttpRequest, pk: int) -> HttpResponse:
             messages.info(request, "The later appointments stay where they were.")
             return redirect("scheduling:appointment-detail", pk=appointment.pk)
         try:
-            services.reschedule_series(ctx=_ctx(request), moves=moves)
+            services.reschedule_series(ctx=_ctx(request), moves=moves, override_reason=request.POST.get("override_reason", ""))
         except services.SchedulingError as refused:
             context["refusal"] = refused.message
+            context["overridable"] = getattr(refused, "overridable", False)
+            context["override_reason"] = request.POST.get("override_reason", "")[:300]
             status = 409
         else:
             messages.success(request, f"Moved {len(moves)} later appointment{'s' if len(moves) != 1 else ''} of the series.")

@@ -25,3 +25,14 @@ def audit_detail(detail: Any) -> str:
         shown = ", ".join(str(item) for item in value) if isinstance(value, list | tuple) else str(value)
         parts.append(f"{key.replace('_', ' ')}: {shown}")
     return " · ".join(parts)
+
+
+@register.filter
+def national_phone(stored: str, location: Any) -> str:
+    """A stored (E.164) phone number as dialled in `location`'s country: {{ patient.phone|national_phone:record.location }}."""
+    if not stored:
+        return ""
+    from mesoclinic.core.phones import national
+
+    region = getattr(location, "phone_region", None)
+    return national(stored, region) if region else stored

@@ -342,7 +342,7 @@ def test_one_patient_walks_the_golden_path_from_screening_to_lot_recall(
         expect(page.get_by_text("2 sessions, 1 patient received this lot")).to_be_visible()
         found = page.get_by_role("row").filter(has_text="Amelia Hart").filter(has_text="3 Mar 2026").first.inner_text()
         assert "3 Mar 2026 10:50" in found and "Nadia Brooks" in found  # the session signed in step 5
-        assert patient.record_number in found and "+44 7700 900123" in found and EMAIL in found
+        assert patient.record_number in found and "07700 900123" in found and EMAIL in found
         assert f"lot {LOT}" in found
         page.get_by_role("button", name="Mark Amelia Hart contacted").first.click()
         page.get_by_text("Amelia Hart marked as contacted.").wait_for()

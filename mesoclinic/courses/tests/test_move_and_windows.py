@@ -155,7 +155,10 @@ def test_scheduling_is_told_the_course_windows_when_it_offers_a_shift(clinic):
     course = _booked(clinic, sessions=4)
     second = course.sessions.get(number=2).appointment
     previous = second.starts_at
-    moved = scheduling.reschedule_appointment(ctx=clinic.ctx, appointment=second, starts_at=previous + timedelta(days=2))
+    # Two days after its 28-day window: a doctor's override (decision 24).
+    moved = scheduling.reschedule_appointment(
+        ctx=clinic.doctor_ctx, appointment=second, starts_at=previous + timedelta(days=2), override_reason="Patient away that week."
+    )
 
     proposals = scheduling_selectors.propose_series_shift(moved=moved, previous_starts_at=previous)
 

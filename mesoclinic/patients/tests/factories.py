@@ -23,6 +23,7 @@ class PatientFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class: type[Patient], *args: object, **kwargs: object) -> Patient:
         patient = model_class(*args, **kwargs)
+        patient.normalise_phone()  # as the services do
         patient.refresh_search_keys()
         patient.save()
         return patient

@@ -42,6 +42,8 @@ def add_audit_rows(user, patient, count: int) -> None:
         pytest.param("/patients/?q=hart", {}, id="search-by-name"),
         pytest.param("/patients/?q=amelia+h", {}, id="search-by-full-name"),
         pytest.param("/patients/?q=1990-01-01", {}, id="search-by-birth-date"),
+        pytest.param("/patients/?q=07700+900", {}, id="search-by-local-phone-number"),
+        pytest.param("/patients/?q=amelia%40example.com", {}, id="search-by-email"),
         pytest.param("/patients/?q=hart&page=2", {}, id="second-page"),
         pytest.param("/patients/?q=hart", {"HX-Request": "true"}, id="htmx-search"),
     ],

@@ -24,7 +24,11 @@ def update(patient, actor, **data):
 def test_it_saves_the_change_and_refreshes_the_search_keys(patient, receptionist):
     updated = update(patient, receptionist, family_name="Núñez", phone="020 7946 0001")
     stored = Patient.objects.get(pk=patient.pk)
-    assert (stored.family_name, stored.family_key, stored.phone_key) == ("Núñez", "nunez", "02079460001")
+    assert (stored.family_name, stored.family_key, stored.phone_key) == (
+        "Núñez",
+        "nunez",
+        "442079460001",
+    )  # stored as E.164: +44 20 7946 0001
     assert updated.family_name == "Núñez"
 
 

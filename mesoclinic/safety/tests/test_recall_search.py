@@ -103,7 +103,7 @@ def test_the_recall_page_lists_contact_details_exports_csv_and_marks_patients_co
     patient = session.patient
     client.force_login(manager_of(location))
     page = client.get(f"/safety/recalls/lots/{lot.pk}/").content.decode()
-    assert patient.full_name in page and patient.phone in page and patient.email in page and "in a mixture with" in page
+    assert patient.full_name in page and patient.phone_display in page and patient.email in page and "in a mixture with" in page
     assert page.count('<span class="badge">not signed</span>') == 1
 
     response = client.get(f"/safety/recalls/lots/{lot.pk}/export.csv")

@@ -179,7 +179,8 @@ def test_the_reschedule_screen_moves_an_appointment_and_offers_to_shift_the_seri
 
 
 def test_status_buttons_and_bad_posts(client, clinic, frozen):
-    appointment = book(clinic, at(2, 10))
+    # A consultation: a treatment's check-in also needs a screening that allows it (test_arrival_check).
+    appointment = book(clinic, at(2, 10), kind=Appointment.Kind.CONSULTATION)
     client.force_login(clinic.ctx.actor)
     assert client.post(reverse("scheduling:appointment-cancel", args=[appointment.pk]), {"reason": ""}).status_code == 400
     assert client.post(reverse("scheduling:appointment-cancel", args=[appointment.pk]), {"reason": "x" * 301}).status_code == 400
