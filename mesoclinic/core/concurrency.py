@@ -159,6 +159,8 @@ class VersionedForm:
 
     def __init__(self, *args: Any, record: models.Model | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # A ModelForm edits its instance's fields; a plain form given `record=` edits none of them.
+        self._edits_record = record is None
         self.record = record if record is not None else self.instance  # type: ignore[attr-defined]
         self.fields[VERSION] = forms.IntegerField(
             widget=forms.HiddenInput,
@@ -184,6 +186,8 @@ class VersionedForm:
         return self.cleaned_data.get(VERSION)
 
     def edited_fields(self) -> list[str]:
+        if not self._edits_record:
+            return []
         model = type(self.record)
         return [name for name in self.fields if name != VERSION and _model_field(model, name) is not None]
 

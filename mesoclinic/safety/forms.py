@@ -4,6 +4,7 @@ from typing import Any, cast
 
 from django import forms
 
+from mesoclinic.core.concurrency import VersionedForm
 from mesoclinic.core.models import Location
 from mesoclinic.procedures.models import ProcedureRecord
 
@@ -58,7 +59,10 @@ class AdverseEventForm(forms.Form):
         return _no_nul(self.cleaned_data["treatment"])
 
 
-class CloseEventForm(forms.Form):
+class CloseEventForm(VersionedForm, forms.Form):
+    """Given `record=` the event: a review of an event changed since the page was loaded is refused (StaleEdit)."""
+
+    shown_fields = ("event_type", "severity", "description", "treatment", "outcome")
     causality = forms.ChoiceField(choices=[("", "Choose…"), *AdverseEvent.Causality.choices])
     outcome = forms.ChoiceField(
         label="Outcome at review",
