@@ -257,7 +257,7 @@ class VersionedForm:
         self.data = data
         self.add_error(None, StaleEdit.message)  # type: ignore[attr-defined]
         if not changes:
-            self.add_error(None, "Nothing you can see in this form changed; check it and save again.")  # type: ignore[attr-defined]
+            self.add_error(None, "It changed in a part this form does not show: look at the record again, then save again.")  # type: ignore[attr-defined]
         for change in changes:
             self.add_error(None, str(change))  # type: ignore[attr-defined]
         return changes

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from mesoclinic.catalog.models import Area, CatalogVersion, Concern, Protocol, Technique
+from mesoclinic.core.concurrency import version_at_least_one, version_field
 from mesoclinic.core.models import Location
 from mesoclinic.patients.models import Patient
 from mesoclinic.scheduling.models import Appointment
@@ -73,6 +74,7 @@ class Course(models.Model):
     stop_reason = models.CharField(max_length=300, blank=True)
     summary = models.TextField(max_length=5000, blank=True, help_text="The end-of-course summary (written when the course closes).")
     updated_at = models.DateTimeField(auto_now=True)
+    version = version_field()
 
     class Meta:
         ordering = ["-prescribed_at", "-id"]
@@ -91,6 +93,7 @@ class Course(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="stopped") | Q(stopped_at__isnull=False) & ~Q(stop_reason=""), name="courses_course_stop_has_reason"
             ),
+            version_at_least_one("courses_course"),
         ]
         indexes = [models.Index(fields=["patient", "-prescribed_at"], name="courses_course_patient")]
 
