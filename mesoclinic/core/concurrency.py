@@ -152,6 +152,7 @@ class VersionedForm:
     """
 
     shown_fields: ClassVar[tuple[str, ...]] = ()
+    edits_record_fields: ClassVar[bool] = False  # a plain form whose fields are the record's (initial = the record's values)
     fields: dict[str, forms.Field]
     data: Any
     cleaned_data: dict[str, Any]
@@ -160,7 +161,7 @@ class VersionedForm:
     def __init__(self, *args: Any, record: models.Model | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # A ModelForm edits its instance's fields; a plain form given `record=` edits none of them.
-        self._edits_record = record is None
+        self._edits_record = record is None or self.edits_record_fields
         self.record = record if record is not None else self.instance  # type: ignore[attr-defined]
         self.fields[VERSION] = forms.IntegerField(
             widget=forms.HiddenInput,

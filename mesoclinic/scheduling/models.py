@@ -16,6 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from mesoclinic.core.concurrency import version_at_least_one, version_field
 from mesoclinic.core.models import Device, Location, Room, Weekday
 from mesoclinic.patients.models import Patient
 
@@ -37,11 +38,13 @@ class SchedulingPolicy(models.Model):
         validators=[MinValueValidator(5), MaxValueValidator(60)],
         help_text="Start times offered by the slot finder are this many minutes apart.",
     )
+    version = version_field()
 
     class Meta:
         verbose_name_plural = "scheduling policies"
         constraints = [
-            models.CheckConstraint(condition=Q(slot_minutes__gte=5, slot_minutes__lte=60), name="scheduling_schedulingpolicy_slot_valid")
+            models.CheckConstraint(condition=Q(slot_minutes__gte=5, slot_minutes__lte=60), name="scheduling_schedulingpolicy_slot_valid"),
+            version_at_least_one("scheduling_schedulingpolicy"),
         ]
 
     def __str__(self) -> str:

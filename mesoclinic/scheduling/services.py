@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from mesoclinic.accounts.models import Membership, User
 from mesoclinic.core import audit
+from mesoclinic.core.concurrency import bump, check_version
 from mesoclinic.core.models import AuditEvent, Device, Location, OpeningHours, Room, Weekday
 from mesoclinic.patients.models import Patient
 
@@ -898,12 +899,17 @@ def _record_setting(
     audit.record(ctx, action=action, object_type=object_type, object_id=object_id, location_id=location_id, detail=detail)
 
 
-def set_policy(*, ctx: audit.AuditContext, location: Location, numbing_in_waiting_area: bool, slot_minutes: int) -> SchedulingPolicy:
+def set_policy(
+    *, ctx: audit.AuditContext, location: Location, numbing_in_waiting_area: bool, slot_minutes: int, expected_version: int | None = None
+) -> SchedulingPolicy:
+    """With `expected_version` (what the manager's page loaded), a change made from a stale page is refused: StaleEdit."""
     if not 5 <= slot_minutes <= 60:
         raise BookingRefused("Slots must be 5 to 60 minutes apart.", code="bad_slot")
     with transaction.atomic():
         policy, _ = SchedulingPolicy.objects.select_for_update().get_or_create(location=location)
+        check_version(policy, expected_version)
         policy.numbing_in_waiting_area, policy.slot_minutes = numbing_in_waiting_area, slot_minutes
+        bump(policy)
         policy.save()
         _record_setting(
             ctx,
