@@ -318,6 +318,12 @@ class ClosureForm(forms.Form):
         return data
 
 
+class WaitlistRemoveForm(VersionedForm, forms.Form):
+    """The waitlist's Remove button, given `record=` the entry: removing an entry booked since the list was loaded is refused."""
+
+    shown_fields = ("status",)
+
+
 class PolicyForm(VersionedForm, forms.Form):
     """Given `record=` the location's policy (its values as `initial`): a save from a stale page is refused (StaleEdit)."""
 

@@ -217,6 +217,7 @@ class WaitlistEntry(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    version = version_field()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -224,6 +225,7 @@ class WaitlistEntry(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(earliest_on__lte=F("latest_on")), name="scheduling_waitlistentry_dates_in_order"),
             models.CheckConstraint(condition=Q(procedure_minutes__gt=0), name="scheduling_waitlistentry_procedure_time_positive"),
+            version_at_least_one("scheduling_waitlistentry"),
         ]
         indexes = [models.Index(fields=["location", "status", "latest_on"], name="sched_waitlist_open")]
 

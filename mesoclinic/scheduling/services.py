@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from mesoclinic.accounts.models import Membership, User
@@ -806,11 +806,14 @@ def add_to_waitlist(
     return entry
 
 
-def remove_from_waitlist(*, ctx: audit.AuditContext, entry: WaitlistEntry) -> WaitlistEntry:
+def remove_from_waitlist(*, ctx: audit.AuditContext, entry: WaitlistEntry, expected_version: int | None = None) -> WaitlistEntry:
+    """With `expected_version` (what the waitlist page showed), removing an entry booked meanwhile is refused: StaleEdit."""
     with transaction.atomic():
         locked = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
+        check_version(locked, expected_version)
         locked.status = WaitlistEntry.Status.REMOVED
-        locked.save(update_fields=["status", "updated_at"])
+        bump(locked)
+        locked.save(update_fields=["status", "updated_at", "version"])
         locked.offers.filter(status=WaitlistOffer.Status.OPEN).update(status=WaitlistOffer.Status.DECLINED)
         audit.record(
             ctx,
@@ -861,6 +864,8 @@ def book_waitlist_offer(*, ctx: audit.AuditContext, offer: WaitlistOffer) -> App
     if offer.status != WaitlistOffer.Status.OPEN or entry.status != WaitlistEntry.Status.WAITING:
         raise WrongStatus("This offer is no longer open.", code="offer_closed")
     with transaction.atomic():
+        if WaitlistEntry.objects.select_for_update().filter(pk=entry.pk, status=WaitlistEntry.Status.WAITING).first() is None:
+            raise WrongStatus("This offer is no longer open.", code="offer_closed")  # removed or booked meanwhile
         appointment = book_appointment(
             ctx=ctx,
             location=entry.location,
@@ -877,7 +882,9 @@ def book_waitlist_offer(*, ctx: audit.AuditContext, offer: WaitlistOffer) -> App
         WaitlistOffer.objects.filter(pk=offer.pk).update(status=WaitlistOffer.Status.BOOKED)
         WaitlistOffer.objects.filter(freed_appointment=freed, status=WaitlistOffer.Status.OPEN).update(status=WaitlistOffer.Status.DECLINED)
         WaitlistOffer.objects.filter(entry=entry, status=WaitlistOffer.Status.OPEN).update(status=WaitlistOffer.Status.DECLINED)
-        WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistEntry.Status.BOOKED, updated_at=timezone.now())
+        WaitlistEntry.objects.filter(pk=entry.pk).update(
+            status=WaitlistEntry.Status.BOOKED, updated_at=timezone.now(), version=F("version") + 1
+        )
         audit.record(
             ctx,
             action=AuditEvent.Action.UPDATE,

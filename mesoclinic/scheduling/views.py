@@ -685,7 +685,20 @@ def waitlist_remove(request: HttpRequest, pk: int) -> HttpResponse:
     entry = WaitlistEntry.objects.filter(pk=pk, location_id__in=_scope(request)).first()
     if entry is None:
         raise Http404("No such waitlist entry in your locations")
-    services.remove_from_waitlist(ctx=_ctx(request), entry=entry)
+    form = forms.WaitlistRemoveForm(request.POST, record=entry)
+    status = 400
+    if form.is_valid():
+        try:
+            services.remove_from_waitlist(ctx=_ctx(request), entry=entry, expected_version=form.expected_version)
+        except StaleEdit as stale:
+            form.refuse_stale(stale)  # e.g. "Status: you loaded “Waiting”, it is now “Booked”"
+            status = 409
+    if form.errors:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        view = selectors.waitlist_at(scope=_scope(request), location=entry.location)
+        return render(request, "scheduling/waitlist.html", {"location": entry.location, "view": view, "locations": []}, status=status)
     messages.success(request, "Removed from the waitlist.")
     return redirect(f"{reverse('scheduling:waitlist')}?location={entry.location_id}")
 
