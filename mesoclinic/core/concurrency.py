@@ -117,6 +117,11 @@ def _text(model_field: models.Field[Any, Any] | None, value: Any) -> str:
     return str(value)
 
 
+def _capitalised(label: object) -> str:
+    text = str(label)
+    return text[:1].upper() + text[1:]
+
+
 def _same(field: forms.Field, a: Any, b: Any) -> bool:
     def norm(value: Any) -> Any:
         value = field.prepare_value(value)
@@ -225,7 +230,7 @@ class VersionedForm:
             kept = not known or not _same(field, yours, loaded)
             if not kept:
                 data.setlist(self.add_prefix(name), _data_for(field, now))  # type: ignore[attr-defined]
-            label = str(field.label or (model_field.verbose_name if model_field else name)).capitalize()
+            label = _capitalised(field.label or (model_field.verbose_name if model_field else name))
             changes.append(
                 Change(
                     label=label,
@@ -244,7 +249,7 @@ class VersionedForm:
             loaded = model_field.to_python(raw) if model_field is not None and raw not in (None, "") else None
             if loaded is not None and loaded == now:
                 continue
-            label = str(model_field.verbose_name if model_field else name).capitalize()
+            label = _capitalised(model_field.verbose_name if model_field else name)
             changes.append(
                 Change(
                     label=label,

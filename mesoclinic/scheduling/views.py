@@ -698,6 +698,14 @@ def waitlist_remove(request: HttpRequest, pk: int) -> HttpResponse:
             for error in errors:
                 messages.error(request, str(error))
         view = selectors.waitlist_at(scope=_scope(request), location=entry.location)
+        audit.record(
+            _ctx(request),
+            action=AuditEvent.Action.VIEW,
+            object_type="waitlist",
+            object_id=entry.location_id,
+            location_id=entry.location_id,
+            detail={"entries": len(view.entries)},
+        )
         return render(request, "scheduling/waitlist.html", {"location": entry.location, "view": view, "locations": []}, status=status)
     messages.success(request, "Removed from the waitlist.")
     return redirect(f"{reverse('scheduling:waitlist')}?location={entry.location_id}")

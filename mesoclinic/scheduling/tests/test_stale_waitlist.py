@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from mesoclinic.core.concurrency import StaleEdit
+from mesoclinic.core.models import AuditEvent
 from mesoclinic.core.tests.browser_form import posted_form
 from mesoclinic.core.tests.races import kinds, race
 from mesoclinic.patients.tests.factories import PatientFactory
@@ -44,6 +45,7 @@ def test_removing_an_entry_booked_since_the_list_was_loaded_is_refused_and_the_b
 
     assert response.status_code == 409
     assert "Status: you loaded “Waiting”, it is now “Booked”" in response.content.decode()
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.VIEW, object_type="waitlist").count() == 2  # the list, shown twice
     entry.refresh_from_db()
     assert (entry.status, entry.version) == (WaitlistEntry.Status.BOOKED, 2)
 
