@@ -7,6 +7,7 @@ from django import forms
 
 from mesoclinic.accounts.models import User
 from mesoclinic.catalog.models import Area, Concern, Protocol, Technique
+from mesoclinic.core.concurrency import VersionedForm
 from mesoclinic.core.models import Location
 
 from .models import MAX_INTERVAL_DAYS, MAX_SESSIONS
@@ -206,7 +207,10 @@ class MoveSessionForm(forms.Form):
         return Choice(on=data["on"], at=data["at"], practitioner_id=data["practitioner"])
 
 
-class StopCourseForm(forms.Form):
+class StopCourseForm(VersionedForm, forms.Form):
+    """Given `record=` the course: a stop decided on a course booked or moved since is refused (StaleEdit)."""
+
+    shown_fields = ("status",)
     reason = forms.CharField(max_length=300, widget=forms.Textarea(attrs={"rows": 2}), label="Why is the course stopped?")
 
 

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from mesoclinic.catalog.models import Area, CatalogVersion, Concern, Protocol, Technique
+from mesoclinic.core.concurrency import version_at_least_one, version_field
 from mesoclinic.core.models import Location
 from mesoclinic.patients.models import Patient
 from mesoclinic.scheduling.models import Appointment
@@ -80,6 +81,7 @@ class Course(models.Model):
         help_text="Why the prescribing doctor accepted a product holding an ingredient the patient is recorded as allergic to.",
     )
     updated_at = models.DateTimeField(auto_now=True)
+    version = version_field()
 
     class Meta:
         ordering = ["-prescribed_at", "-id"]
@@ -98,6 +100,7 @@ class Course(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="stopped") | Q(stopped_at__isnull=False) & ~Q(stop_reason=""), name="courses_course_stop_has_reason"
             ),
+            version_at_least_one("courses_course"),
         ]
         indexes = [models.Index(fields=["patient", "-prescribed_at"], name="courses_course_patient")]
 

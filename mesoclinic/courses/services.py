@@ -16,12 +16,14 @@ from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from mesoclinic.accounts.models import User
 from mesoclinic.catalog.models import Concern, Product, Protocol, Technique
 from mesoclinic.catalog.selectors import current_version
 from mesoclinic.core import audit
+from mesoclinic.core.concurrency import bump, check_version
 from mesoclinic.core.models import AuditEvent, Device, Location, Room
 from mesoclinic.patients.models import Patient
 from mesoclinic.scheduling import services as scheduling
@@ -286,6 +288,11 @@ def _open_course(ctx: audit.AuditContext, course: Course) -> tuple[Course, dict[
     return locked, sessions
 
 
+def _move_version_on(course: Course) -> None:
+    """Booking, moving and re-deriving sessions change the course: a stop decided on the old page is refused."""
+    Course.objects.filter(pk=course.pk).update(version=F("version") + 1)
+
+
 def _taken(error: scheduling.SlotUnavailable, rows: Sequence[ProposedSession]) -> SessionTaken:
     index = error.index if error.index is not None and 0 <= error.index < len(rows) else 0
     reason = error.message.split(": ", 1)[-1].rstrip(".")
@@ -347,6 +354,7 @@ def book_course(*, ctx: audit.AuditContext, course: Course, proposals: Sequence[
             session.window_opens_on, session.window_closes_on = row.window_opens_on, row.window_closes_on
             changed.append(session)
         CourseSession.objects.bulk_update(changed, ["appointment", "window_opens_on", "window_closes_on"])
+        _move_version_on(locked)
         if locked.status == Course.Status.PLANNED:
             locked.status = Course.Status.ACTIVE
             locked.save(update_fields=["status", "updated_at"])
@@ -416,6 +424,7 @@ def move_sessions(
             location_id=locked.location_id,
             detail={"moved_sessions": [row.number for row in changes], "appointment_ids": [a.pk for a in moved]},
         )
+        _move_version_on(locked)
         recompute_windows(course=locked, ctx=ctx)
     return moved
 
@@ -463,6 +472,7 @@ def recompute_windows(*, course: Course, ctx: audit.AuditContext | None = None) 
             locked.save(update_fields=["status", "updated_at"])
             fields.append("status")
         if fields:
+            _move_version_on(locked)
             audit.record(
                 ctx,
                 action=AuditEvent.Action.UPDATE,
@@ -488,8 +498,11 @@ def after_session_completed(*, ctx: audit.AuditContext, appointment: Appointment
     return recompute_windows(course=session.course, ctx=ctx)
 
 
-def stop_course(*, ctx: audit.AuditContext, course: Course, reason: str) -> Course:
-    """A doctor stops a course: its booked future sessions are cancelled with the reason."""
+def stop_course(*, ctx: audit.AuditContext, course: Course, reason: str, expected_version: int | None = None) -> Course:
+    """A doctor stops a course: its booked future sessions are cancelled with the reason.
+
+    With `expected_version` (the version the doctor's page was loaded at), a stop decided on a course
+    whose sessions were booked or moved since is refused with StaleEdit."""
     _require(ctx, "course.stop", "stop a course")
     reason = reason.strip()
     if not reason:
@@ -499,6 +512,7 @@ def stop_course(*, ctx: audit.AuditContext, course: Course, reason: str) -> Cour
     now = timezone.now()
     with transaction.atomic():
         locked, sessions = _open_course(ctx, course)
+        check_version(locked, expected_version)
         cancelled = []
         for session in sessions.values():
             appointment = session.appointment
@@ -506,7 +520,8 @@ def stop_course(*, ctx: audit.AuditContext, course: Course, reason: str) -> Cour
                 scheduling.cancel_appointment(ctx=ctx, appointment=appointment, reason=f"Course stopped: {reason}"[:300])
                 cancelled.append(session.number)
         locked.status, locked.stopped_at, locked.stop_reason = Course.Status.STOPPED, now, reason
-        locked.save(update_fields=["status", "stopped_at", "stop_reason", "updated_at"])
+        bump(locked)
+        locked.save(update_fields=["status", "stopped_at", "stop_reason", "updated_at", "version"])
         audit.record(
             ctx,
             action=AuditEvent.Action.UPDATE,

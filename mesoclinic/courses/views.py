@@ -14,6 +14,7 @@ from mesoclinic.accounts.decorators import require
 from mesoclinic.catalog.models import Protocol
 from mesoclinic.catalog.selectors import CatalogNotLoaded
 from mesoclinic.core import audit
+from mesoclinic.core.concurrency import StaleEdit
 from mesoclinic.patients import selectors as patient_selectors
 from mesoclinic.patients.models import Patient
 from mesoclinic.screening.selectors import Eligibility, eligibility
@@ -188,7 +189,7 @@ def _plan_page(
         "notice": notice,
         "areas": list(course.areas.all()),
         "techniques": list(course.techniques.all()),
-        "stop_form": StopCourseForm(),
+        "stop_form": StopCourseForm(record=course),
         "window_overrides": selectors.window_overrides(course),
     }
     template = "courses/course_detail.html#proposal" if request.htmx else "courses/course_detail.html"  # type: ignore[attr-defined]
@@ -419,17 +420,26 @@ def _move_page(
 @require("course.stop")
 def course_stop(request: HttpRequest, pk: int) -> HttpResponse:
     course = _course_or_404(request, pk, screen="course-stop")
-    form = StopCourseForm(request.POST)
+    form = StopCourseForm(request.POST, record=course)
     if not course.is_open:
         messages.error(request, "This course is already closed.")
         return redirect("courses:detail", pk=course.pk)
+    status = 400
     if form.is_valid():
         try:
-            services.stop_course(ctx=audit.context_from_request(request), course=course, reason=form.cleaned_data["reason"])
+            services.stop_course(
+                ctx=audit.context_from_request(request),
+                course=course,
+                reason=form.cleaned_data["reason"],
+                expected_version=form.expected_version,
+            )
+        except StaleEdit as stale:
+            form.refuse_stale(stale)
+            status = 409
         except services.CourseRefused as refused:
             form.add_error("reason", refused.message)
         else:
             messages.success(request, "Course stopped; its booked future sessions were cancelled.")
             return redirect("courses:detail", pk=course.pk)
     context = {"course": course, "form": form, "cancel_url": reverse("courses:detail", args=[course.pk])}
-    return render(request, "courses/course_stop.html", context, status=400)
+    return render(request, "courses/course_stop.html", context, status=status)

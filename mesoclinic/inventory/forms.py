@@ -8,6 +8,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from mesoclinic.catalog.models import Product
+from mesoclinic.core.concurrency import VersionedForm
 from mesoclinic.core.models import Location
 
 from .models import MAX_QUANTITY, Consumable, StockMovement
@@ -115,7 +116,10 @@ class ReceiveLotForm(forms.Form):
         return data
 
 
-class AdjustForm(forms.Form):
+class AdjustForm(VersionedForm, forms.Form):
+    """Given `record=` the lot: a change decided on a count that moved meanwhile is refused (StaleEdit)."""
+
+    shown_fields = ("on_hand",)
     CHOICES = [
         ("add", "Count correction: add to the count"),
         ("remove", "Count correction: take off the count"),

@@ -18,6 +18,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Cast
 
 from mesoclinic.catalog.models import Product
+from mesoclinic.core.concurrency import version_at_least_one, version_field
 from mesoclinic.core.models import Location
 
 QUANTITY_DIGITS = 10
@@ -106,6 +107,7 @@ class Lot(models.Model):
     recall_reason = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    version = version_field()
 
     class Meta:
         ordering = ["expires_on", "id"]
@@ -137,6 +139,7 @@ class Lot(models.Model):
                 | Q(recalled=True, recalled_at__isnull=False) & ~Q(recall_reason=""),
                 name="inventory_lot_recall_complete",
             ),
+            version_at_least_one("inventory_lot"),
         ]
         indexes = [
             models.Index(fields=["location", "product", "expires_on", "id"], name="inventory_lot_product_fefo"),

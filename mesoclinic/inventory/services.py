@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from mesoclinic.catalog.models import Product
 from mesoclinic.core import audit
+from mesoclinic.core.concurrency import bump, check_version
 from mesoclinic.core.models import AuditEvent, Location
 from mesoclinic.core.times import local_date
 
@@ -299,7 +300,7 @@ def take_stock(
             _refuse_short(current[lot_id], total)
         for lot, amount in amounts:
             lot.on_hand -= amount
-            Lot.objects.filter(pk=lot.pk).update(on_hand=F("on_hand") - amount)
+            Lot.objects.filter(pk=lot.pk).update(on_hand=F("on_hand") - amount, version=F("version") + 1)
             movement = _append(
                 ctx,
                 lot,
@@ -392,10 +393,13 @@ def adjust_stock(
     quantity: Decimal,
     reason: str,
     kind: str = StockMovement.Kind.ADJUSTED,
+    expected_version: int | None = None,
 ) -> StockMovement:
     """Correct a lot's count (`quantity` signed), or take out what was wasted or returned to the supplier (negative).
 
-    A reason is required. Refuses a change that would leave less than nothing on hand.
+    A reason is required. Refuses a change that would leave less than nothing on hand, and (with
+    `expected_version`, the version the form was loaded at) one decided on a count that has changed
+    since: StaleEdit.
     """
     reason = reason.strip()
     if not reason:
@@ -407,13 +411,14 @@ def adjust_stock(
         raise InvalidQuantity("The change cannot be 0.")
     with transaction.atomic():
         current = _locked([lot])[lot.pk]
+        check_version(current, expected_version)
         change = _quantity_in(abs(signed), current.unit).copy_sign(signed)
         if kind != StockMovement.Kind.ADJUSTED and change > 0:
             raise InvalidQuantity(f"{StockMovement.Kind(kind).label} stock is taken out: the change must be negative.")
         if change < 0:
             _refuse_short(current, -change)
         after = current.on_hand + change
-        Lot.objects.filter(pk=current.pk).update(on_hand=F("on_hand") + change)
+        Lot.objects.filter(pk=current.pk).update(on_hand=F("on_hand") + change, version=F("version") + 1)
         movement = _append(ctx, current, kind=kind, quantity=change, on_hand_after=after, reason=reason[:300])
         _audit_lot(ctx, current, action=AuditEvent.Action.UPDATE, detail={"movement": movement.pk, "kind": kind, "fields": ["on_hand"]})
     lot.on_hand = after
@@ -433,7 +438,8 @@ def recall_lot(*, ctx: audit.AuditContext, lot: Lot, reason: str) -> Lot:
         current.recalled = True
         current.recalled_at = timezone.now()
         current.recall_reason = reason[:500]
-        current.save(update_fields=["recalled", "recalled_at", "recall_reason"])
+        bump(current)
+        current.save(update_fields=["recalled", "recalled_at", "recall_reason", "version"])
         _audit_lot(ctx, current, action=AuditEvent.Action.UPDATE, detail={"fields": ["recalled", "recalled_at", "recall_reason"]})
     return current
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from mesoclinic.accounts.decorators import require
 from mesoclinic.catalog.models import Product
 from mesoclinic.core import audit
+from mesoclinic.core.concurrency import StaleEdit
 from mesoclinic.core.models import Location
 
 from . import selectors, services
@@ -166,7 +167,7 @@ def lot_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def lot_adjust(request: HttpRequest, pk: int) -> HttpResponse:
     lot = _lot_or_404(request, pk)
     posted = request.method == "POST"
-    form = AdjustForm(request.POST if posted else None)
+    form = AdjustForm(request.POST if posted else None, record=lot)
     status = 200
     if posted:
         status = 400
@@ -174,8 +175,16 @@ def lot_adjust(request: HttpRequest, pk: int) -> HttpResponse:
             kind, quantity = form.kind_and_signed_quantity()
             try:
                 movement = services.adjust_stock(
-                    ctx=audit.context_from_request(request), lot=lot, quantity=quantity, reason=form.cleaned_data["reason"], kind=kind
+                    ctx=audit.context_from_request(request),
+                    lot=lot,
+                    quantity=quantity,
+                    reason=form.cleaned_data["reason"],
+                    kind=kind,
+                    expected_version=form.expected_version,
                 )
+            except StaleEdit as stale:
+                form.refuse_stale(stale)
+                status = 409
             except services.InsufficientStock as error:
                 form.add_error("quantity", str(error))
                 status = 409

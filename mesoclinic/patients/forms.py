@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from mesoclinic.catalog.models import Ingredient
 from mesoclinic.core import phones
+from mesoclinic.core.concurrency import VersionedForm
 from mesoclinic.core.models import Location
 
 from .models import Patient
@@ -75,6 +76,10 @@ class PatientForm(forms.ModelForm):
         if channel in (Patient.Channel.SMS, Patient.Channel.PHONE) and not data.get("phone"):
             self.add_error("phone", "A phone number is needed for SMS or phone contact.")
         return data
+
+
+class EditPatientForm(VersionedForm, PatientForm):
+    """The edit form: carries the version and values it was loaded with, so a save from a stale copy is refused."""
 
 
 class RegisterPatientForm(PatientForm):

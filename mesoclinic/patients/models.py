@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from mesoclinic.catalog.models import Ingredient
+from mesoclinic.core.concurrency import version_at_least_one, version_field
 from mesoclinic.core.models import Location
 from mesoclinic.core.phones import national, to_e164
 from mesoclinic.core.text import digits, fold
@@ -76,12 +77,14 @@ class Patient(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    version = version_field()
 
     class Meta:
         ordering = ["family_key", "given_key", "id"]
         constraints = [
             models.UniqueConstraint(fields=["record_number"], name="patients_patient_record_number_unique"),
             models.CheckConstraint(condition=~Q(given_name="") & ~Q(family_name=""), name="patients_patient_names_present"),
+            version_at_least_one("patients_patient"),
         ]
         # The key columns use the "C" collation on PostgreSQL (migration 0003), so these plain
         # b-tree indexes serve both `LIKE 'prefix%'` and ORDER BY, whatever the database's locale.

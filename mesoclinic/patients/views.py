@@ -11,10 +11,11 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from mesoclinic.accounts.decorators import require
 from mesoclinic.core import audit
+from mesoclinic.core.concurrency import StaleEdit
 from mesoclinic.core.panels import panels_for
 
 from . import selectors, services
-from .forms import PatientForm, RegisterPatientForm
+from .forms import EditPatientForm, RegisterPatientForm
 from .models import Patient
 
 MAX_PAGE = 40  # 1,000 rows: past that, a narrower search is the answer
@@ -111,11 +112,19 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     except Patient.DoesNotExist:
         raise Http404("No such patient in your locations") from None
     posted = request.method == "POST"
-    form = PatientForm(request.POST if posted else None, instance=copy.copy(patient))
+    form = EditPatientForm(request.POST if posted else None, instance=copy.copy(patient))
+    status = 400 if posted else 200
     if posted and form.is_valid():
-        services.update_patient(ctx=audit.context_from_request(request), patient=patient, data=form.cleaned_data)
-        messages.success(request, "Changes saved.")
-        return redirect("patients:detail", pk=patient.pk)
+        try:
+            services.update_patient(
+                ctx=audit.context_from_request(request), patient=patient, data=form.cleaned_data, expected_version=form.expected_version
+            )
+        except StaleEdit as stale:
+            form.refuse_stale(stale)  # the form now shows what changed meanwhile; nothing was saved
+            status = 409
+        else:
+            messages.success(request, "Changes saved.")
+            return redirect("patients:detail", pk=patient.pk)
     # The form shows the patient's record (or, after a refused change, their name and number).
     selectors.record_view(ctx=audit.context_from_request(request), patient=patient, screen="edit")
-    return render(request, "patients/patient_form.html", {"form": form, "patient": patient}, status=400 if posted else 200)
+    return render(request, "patients/patient_form.html", {"form": form, "patient": patient}, status=status)

@@ -5,6 +5,7 @@ from typing import Any, cast
 
 from django import forms
 
+from mesoclinic.core.concurrency import VersionedForm
 from mesoclinic.core.models import Location
 from mesoclinic.inventory.models import Lot
 from mesoclinic.procedures.models import ProcedureRecord, ProductUsage
@@ -108,7 +109,10 @@ class RegulatorReportForm(forms.Form):
         return _no_nul(self.cleaned_data["regulator_reference"])
 
 
-class CloseEventForm(forms.Form):
+class CloseEventForm(VersionedForm, forms.Form):
+    """Given `record=` the event: a review of an event changed since the page was loaded is refused (StaleEdit)."""
+
+    shown_fields = ("event_type", "severity", "description", "treatment", "outcome")
     causality = forms.ChoiceField(choices=[("", "Choose…"), *AdverseEvent.Causality.choices])
     outcome = forms.ChoiceField(
         label="Outcome at review",

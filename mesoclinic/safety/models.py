@@ -16,6 +16,7 @@ from django.db.models import Q
 
 from mesoclinic.aftercare.models import FollowUp
 from mesoclinic.catalog.models import Area, Product
+from mesoclinic.core.concurrency import version_at_least_one, version_field
 from mesoclinic.core.models import Location
 from mesoclinic.inventory.models import Lot
 from mesoclinic.patients.models import Patient
@@ -124,6 +125,7 @@ class AdverseEvent(models.Model):
     review_note = models.TextField(max_length=MAX_TEXT, blank=True)
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    version = version_field()
 
     class Meta:
         ordering = ["-onset_at", "-id"]
@@ -149,6 +151,7 @@ class AdverseEvent(models.Model):
                     "Closing an event needs the doctor, the time, a causality, a note and an outcome other than “not yet recovered”."
                 ),
             ),
+            version_at_least_one("safety_adverseevent"),
         ]
         indexes = [
             models.Index(fields=["location", "-onset_at"], name="safety_event_location_onset"),

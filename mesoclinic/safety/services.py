@@ -20,6 +20,7 @@ from django.utils import timezone
 from mesoclinic.aftercare import services as aftercare_services
 from mesoclinic.aftercare.models import FollowUp
 from mesoclinic.core import audit
+from mesoclinic.core.concurrency import bump, check_version
 from mesoclinic.core.models import AuditEvent
 from mesoclinic.inventory.models import Consumable, Lot
 from mesoclinic.patients.models import Patient
@@ -198,9 +199,19 @@ def record_regulator_report(
 
 
 def close_adverse_event(
-    *, ctx: audit.AuditContext, event: AdverseEvent, causality: str, outcome: str, note: str, now: datetime | None = None
+    *,
+    ctx: audit.AuditContext,
+    event: AdverseEvent,
+    causality: str,
+    outcome: str,
+    note: str,
+    now: datetime | None = None,
+    expected_version: int | None = None,
 ) -> AdverseEvent:
-    """A doctor's review: causality, final outcome and a note; the event is closed."""
+    """A doctor's review: causality, final outcome and a note; the event is closed.
+
+    With `expected_version` (the version the doctor's page was loaded at), a review of an event
+    changed since is refused with StaleEdit."""
     actor = ctx.actor
     if actor is None or not actor.can("adverse_event.review"):
         raise PermissionDenied("Only a doctor reviews and closes adverse events.")
@@ -218,9 +229,11 @@ def close_adverse_event(
         locked = AdverseEvent.objects.select_for_update().get(pk=event.pk)
         if not locked.is_open:
             raise EventClosed("This adverse event has been reviewed and closed already.")
+        check_version(locked, expected_version)
+        bump(locked)
         locked.status, locked.causality, locked.outcome, locked.review_note = AdverseEvent.Status.CLOSED, causality, outcome, note
         locked.reviewed_by, locked.reviewed_at = actor, now or timezone.now()
-        locked.full_clean(exclude=["record", "patient", "location", "follow_up", "reported_by", "reviewed_by"])
+        locked.full_clean(exclude=["record", "patient", "location", "follow_up", "reported_by", "reviewed_by", "version"])
         locked.save()
         audit.record(
             ctx,

@@ -16,6 +16,7 @@ from mesoclinic.accounts.decorators import require
 from mesoclinic.aftercare import selectors as aftercare_selectors
 from mesoclinic.aftercare.models import FollowUp
 from mesoclinic.core import audit
+from mesoclinic.core.concurrency import StaleEdit
 from mesoclinic.core.models import AuditEvent
 from mesoclinic.inventory.models import Lot
 from mesoclinic.patients.models import Patient
@@ -94,7 +95,7 @@ def _event_page(
     context = {
         "event": event,
         "local_onset": event.location.local(event.onset_at),
-        "form": form or (CloseEventForm() if can_review else None),
+        "form": form or (CloseEventForm(record=event) if can_review else None),
         "can_review": can_review,
         "conflict": conflict,
         "suspects": selectors.suspects_of([event]).get(event.pk, []),
@@ -147,7 +148,7 @@ def event_close(request: HttpRequest, pk: int) -> HttpResponse:
         event = selectors.get_event(scope=_scope(request), pk=pk)
     except AdverseEvent.DoesNotExist:
         raise Http404("No such adverse event at your locations") from None
-    form = CloseEventForm(request.POST)
+    form = CloseEventForm(request.POST, record=event)
     if not form.is_valid():
         return _event_page(request, pk, form=form, status=400)
     try:
@@ -157,9 +158,13 @@ def event_close(request: HttpRequest, pk: int) -> HttpResponse:
             causality=form.cleaned_data["causality"],
             outcome=form.cleaned_data["outcome"],
             note=form.cleaned_data["review_note"],
+            expected_version=form.expected_version,
         )
     except services.EventClosed as refused:
         return _event_page(request, pk, status=409, conflict=str(refused))
+    except StaleEdit as stale:
+        form.refuse_stale(stale)
+        return _event_page(request, pk, form=form, status=409)
     messages.success(request, "Adverse event reviewed and closed.")
     return redirect("safety:event-detail", pk=pk)
 

@@ -12,6 +12,7 @@ from django import forms
 from django.utils import timezone
 
 from mesoclinic.accounts.models import User
+from mesoclinic.core.concurrency import VersionedForm
 from mesoclinic.core.models import Device, Location, Room, Weekday
 from mesoclinic.patients.models import Patient
 
@@ -317,7 +318,16 @@ class ClosureForm(forms.Form):
         return data
 
 
-class PolicyForm(forms.Form):
+class WaitlistRemoveForm(VersionedForm, forms.Form):
+    """The waitlist's Remove button, given `record=` the entry: removing an entry booked since the list was loaded is refused."""
+
+    shown_fields = ("status",)
+
+
+class PolicyForm(VersionedForm, forms.Form):
+    """Given `record=` the location's policy (its values as `initial`): a save from a stale page is refused (StaleEdit)."""
+
+    edits_record_fields = True
     numbing_in_waiting_area = forms.BooleanField(
         required=False, label="Numbing happens in the waiting area (the room and practitioner are free meanwhile)"
     )

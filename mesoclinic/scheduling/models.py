@@ -16,6 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from mesoclinic.core.concurrency import version_at_least_one, version_field
 from mesoclinic.core.models import Device, Location, Room, Weekday
 from mesoclinic.patients.models import Patient
 
@@ -37,11 +38,13 @@ class SchedulingPolicy(models.Model):
         validators=[MinValueValidator(5), MaxValueValidator(60)],
         help_text="Start times offered by the slot finder are this many minutes apart.",
     )
+    version = version_field()
 
     class Meta:
         verbose_name_plural = "scheduling policies"
         constraints = [
-            models.CheckConstraint(condition=Q(slot_minutes__gte=5, slot_minutes__lte=60), name="scheduling_schedulingpolicy_slot_valid")
+            models.CheckConstraint(condition=Q(slot_minutes__gte=5, slot_minutes__lte=60), name="scheduling_schedulingpolicy_slot_valid"),
+            version_at_least_one("scheduling_schedulingpolicy"),
         ]
 
     def __str__(self) -> str:
@@ -214,6 +217,7 @@ class WaitlistEntry(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    version = version_field()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -221,6 +225,7 @@ class WaitlistEntry(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(earliest_on__lte=F("latest_on")), name="scheduling_waitlistentry_dates_in_order"),
             models.CheckConstraint(condition=Q(procedure_minutes__gt=0), name="scheduling_waitlistentry_procedure_time_positive"),
+            version_at_least_one("scheduling_waitlistentry"),
         ]
         indexes = [models.Index(fields=["location", "status", "latest_on"], name="sched_waitlist_open")]
 

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from mesoclinic.accounts.models import Membership, User
 from mesoclinic.core import audit
+from mesoclinic.core.concurrency import bump, check_version
 from mesoclinic.core.models import AuditEvent, Device, Location, OpeningHours, Room, Weekday
 from mesoclinic.messaging import services as outbox
 from mesoclinic.patients.models import Patient
@@ -829,11 +830,14 @@ def add_to_waitlist(
     return entry
 
 
-def remove_from_waitlist(*, ctx: audit.AuditContext, entry: WaitlistEntry) -> WaitlistEntry:
+def remove_from_waitlist(*, ctx: audit.AuditContext, entry: WaitlistEntry, expected_version: int | None = None) -> WaitlistEntry:
+    """With `expected_version` (what the waitlist page showed), removing an entry booked meanwhile is refused: StaleEdit."""
     with transaction.atomic():
         locked = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
+        check_version(locked, expected_version)
         locked.status = WaitlistEntry.Status.REMOVED
-        locked.save(update_fields=["status", "updated_at"])
+        bump(locked)
+        locked.save(update_fields=["status", "updated_at", "version"])
         locked.offers.filter(status=WaitlistOffer.Status.OPEN).update(status=WaitlistOffer.Status.DECLINED)
         audit.record(
             ctx,
@@ -884,6 +888,8 @@ def book_waitlist_offer(*, ctx: audit.AuditContext, offer: WaitlistOffer) -> App
     if offer.status != WaitlistOffer.Status.OPEN or entry.status != WaitlistEntry.Status.WAITING:
         raise WrongStatus("This offer is no longer open.", code="offer_closed")
     with transaction.atomic():
+        if WaitlistEntry.objects.select_for_update().filter(pk=entry.pk, status=WaitlistEntry.Status.WAITING).first() is None:
+            raise WrongStatus("This offer is no longer open.", code="offer_closed")  # removed or booked meanwhile
         appointment = book_appointment(
             ctx=ctx,
             location=entry.location,
@@ -900,7 +906,9 @@ def book_waitlist_offer(*, ctx: audit.AuditContext, offer: WaitlistOffer) -> App
         WaitlistOffer.objects.filter(pk=offer.pk).update(status=WaitlistOffer.Status.BOOKED)
         WaitlistOffer.objects.filter(freed_appointment=freed, status=WaitlistOffer.Status.OPEN).update(status=WaitlistOffer.Status.DECLINED)
         WaitlistOffer.objects.filter(entry=entry, status=WaitlistOffer.Status.OPEN).update(status=WaitlistOffer.Status.DECLINED)
-        WaitlistEntry.objects.filter(pk=entry.pk).update(status=WaitlistEntry.Status.BOOKED, updated_at=timezone.now())
+        WaitlistEntry.objects.filter(pk=entry.pk).update(
+            status=WaitlistEntry.Status.BOOKED, updated_at=timezone.now(), version=F("version") + 1
+        )
         audit.record(
             ctx,
             action=AuditEvent.Action.UPDATE,
@@ -922,12 +930,17 @@ def _record_setting(
     audit.record(ctx, action=action, object_type=object_type, object_id=object_id, location_id=location_id, detail=detail)
 
 
-def set_policy(*, ctx: audit.AuditContext, location: Location, numbing_in_waiting_area: bool, slot_minutes: int) -> SchedulingPolicy:
+def set_policy(
+    *, ctx: audit.AuditContext, location: Location, numbing_in_waiting_area: bool, slot_minutes: int, expected_version: int | None = None
+) -> SchedulingPolicy:
+    """With `expected_version` (what the manager's page loaded), a change made from a stale page is refused: StaleEdit."""
     if not 5 <= slot_minutes <= 60:
         raise BookingRefused("Slots must be 5 to 60 minutes apart.", code="bad_slot")
     with transaction.atomic():
         policy, _ = SchedulingPolicy.objects.select_for_update().get_or_create(location=location)
+        check_version(policy, expected_version)
         policy.numbing_in_waiting_area, policy.slot_minutes = numbing_in_waiting_area, slot_minutes
+        bump(policy)
         policy.save()
         _record_setting(
             ctx,

@@ -23,6 +23,7 @@ from mesoclinic.accounts.decorators import require
 from mesoclinic.accounts.models import User
 from mesoclinic.catalog import selectors as catalog_selectors
 from mesoclinic.core import audit
+from mesoclinic.core.concurrency import StaleEdit
 from mesoclinic.core.models import AuditEvent, Device, Location, OpeningHours, Room
 from mesoclinic.patients import selectors as patient_selectors
 from mesoclinic.patients.models import Patient
@@ -698,7 +699,28 @@ def waitlist_remove(request: HttpRequest, pk: int) -> HttpResponse:
     entry = WaitlistEntry.objects.filter(pk=pk, location_id__in=_scope(request)).first()
     if entry is None:
         raise Http404("No such waitlist entry in your locations")
-    services.remove_from_waitlist(ctx=_ctx(request), entry=entry)
+    form = forms.WaitlistRemoveForm(request.POST, record=entry)
+    status = 400
+    if form.is_valid():
+        try:
+            services.remove_from_waitlist(ctx=_ctx(request), entry=entry, expected_version=form.expected_version)
+        except StaleEdit as stale:
+            form.refuse_stale(stale)  # e.g. "Status: you loaded “Waiting”, it is now “Booked”"
+            status = 409
+    if form.errors:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        view = selectors.waitlist_at(scope=_scope(request), location=entry.location)
+        audit.record(
+            _ctx(request),
+            action=AuditEvent.Action.VIEW,
+            object_type="waitlist",
+            object_id=entry.location_id,
+            location_id=entry.location_id,
+            detail={"entries": len(view.entries)},
+        )
+        return render(request, "scheduling/waitlist.html", {"location": entry.location, "view": view, "locations": []}, status=status)
     messages.success(request, "Removed from the waitlist.")
     return redirect(f"{reverse('scheduling:waitlist')}?location={entry.location_id}")
 
@@ -744,7 +766,9 @@ def _working_time_context(request: HttpRequest, location: Location, **forms_in_u
         "closure_form": forms_in_use.get("closure_form") or forms.ClosureForm(None, location=location, auto_id="closure_%s"),
         "policy_form": forms_in_use.get("policy_form")
         or forms.PolicyForm(
-            initial={"numbing_in_waiting_area": policy.numbing_in_waiting_area, "slot_minutes": policy.slot_minutes}, auto_id="policy_%s"
+            initial={"numbing_in_waiting_area": policy.numbing_in_waiting_area, "slot_minutes": policy.slot_minutes},
+            auto_id="policy_%s",
+            record=policy,
         ),
     }
 
@@ -874,12 +898,25 @@ def closure_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require("schedule.manage")
 def policy_edit(request: HttpRequest) -> HttpResponse:
     location = _location(request, request.POST.get("location", ""))
-    form = forms.PolicyForm(request.POST, auto_id="policy_%s")
+    form = forms.PolicyForm(request.POST, auto_id="policy_%s", record=selectors.policy_for(location))
+    status = 400
     if form.is_valid():
-        services.set_policy(ctx=_ctx(request), location=location, **form.cleaned_data)
-        messages.success(request, "Scheduling settings saved.")
-        return _back_to_working_time(location)
-    return render(request, "scheduling/working_time.html", _working_time_context(request, location, policy_form=form), status=400)
+        data = form.cleaned_data
+        try:
+            services.set_policy(
+                ctx=_ctx(request),
+                location=location,
+                numbing_in_waiting_area=data["numbing_in_waiting_area"],
+                slot_minutes=data["slot_minutes"],
+                expected_version=form.expected_version,
+            )
+        except StaleEdit as stale:
+            form.refuse_stale(stale)
+            status = 409
+        else:
+            messages.success(request, "Scheduling settings saved.")
+            return _back_to_working_time(location)
+    return render(request, "scheduling/working_time.html", _working_time_context(request, location, policy_form=form), status=status)
 
 
 # --- the practitioner's own page and calendar feed -----------------------------------------------------------

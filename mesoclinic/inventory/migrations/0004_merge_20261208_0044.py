@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inventory', '0003_ledger_refuses_truncate'),
-        ('inventory', '0003_numbing_cream_kind'),
+        ("inventory", "0003_ledger_refuses_truncate"),
+        ("inventory", "0003_numbing_cream_kind"),
     ]
 
-    operations = [
-    ]
+    operations = []
