@@ -245,7 +245,13 @@ def _write_version(
 
 def _hold(ctx: audit.AuditContext, edit: Edit, previous: CatalogVersion, held: _HeldForApproval, source: str) -> CatalogProposal:
     if ctx.actor is None:
-        raise CatalogInvalid(["A change that weakens a safety rule needs a named author and a second person's approval."])
+        raise CatalogInvalid(
+            [
+                "This change weakens a safety rule, so it needs a named author and a second person's approval: "
+                "make it in the catalog pages (Catalog → Import for a file) signed in as a medical director.",
+                *held.weakened,
+            ]
+        )
     proposal = CatalogProposal.objects.create(
         base_version=previous,
         snapshot=held.snapshot,

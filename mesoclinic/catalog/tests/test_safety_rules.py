@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 
 from mesoclinic.accounts.roles import Role
@@ -224,3 +225,14 @@ def test_a_second_director_may_approve_too(catalog, medical_director, location):
     proposal = _save(medical_director, Question, "new_medicines", rescreen=False).proposal
     approvals.approve_proposal(ctx=director_ctx(other), proposal=proposal)
     assert not Question.objects.get(key="new_medicines").rescreen
+
+
+def test_the_import_command_refuses_a_file_that_weakens_a_rule(catalog, tmp_path):
+    path = tmp_path / "catalog.json"
+    data = json.loads(json.dumps(exchange.export_catalog()))
+    item(data, "protocols", "hair_cocktail")["numbing_minutes"] = 15
+    path.write_text(json.dumps(data))
+    with pytest.raises(CommandError, match="weakens a safety rule") as refused:
+        call_command("import_catalog", str(path))
+    assert "numbing wait is shortened from 30 to 15 minutes" in str(refused.value)
+    assert CatalogVersion.objects.count() == 1 and not CatalogProposal.objects.exists()

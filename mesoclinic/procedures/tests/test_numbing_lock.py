@@ -224,3 +224,14 @@ def test_the_chart_lists_the_steps_in_the_catalogs_order(clinic):
     steps = selectors.chart(record, with_choices=False).steps
     assert [step.key for step in steps][3:6] == ["numbing", "treatment", "antisepsis"]
     assert [step.number for step in steps] == list(range(1, len(steps) + 1))
+
+
+def test_every_default_step_the_chart_acts_on_is_one_it_knows(clinic):
+    rules = step_rules.step_rules(current_version().snapshot)
+    assert {rule.key: rule.step for rule in rules} == {
+        "numbing": Step.NUMBING,
+        "alcohol_swab": Step.ANTISEPSIS,
+        "micro_injections": Step.TREATMENT,
+    }
+    swab = next(rule for rule in rules if rule.key == "alcohol_swab")
+    assert (swab.after_numbing_wait, swab.after, swab.min_minutes_after) == (True, Step.NUMBING, 1)
