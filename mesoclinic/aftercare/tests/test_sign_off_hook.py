@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
+
 import pytest
 
 from mesoclinic.accounts.roles import Role
@@ -20,7 +22,10 @@ def test_the_aftercare_hook_is_registered():
     assert "aftercare" in dict(registered_sign_off_hooks())
 
 
-def test_sign_procedure_issues_the_handout_the_check_in_and_both_messages(location):
+def test_sign_procedure_issues_the_handout_the_check_in_and_both_messages(location, time_machine):
+    # Mid-day: the factory's appointment began 45 minutes ago, which just after midnight is yesterday,
+    # and a session is checked in on its own day only.
+    time_machine.move_to(datetime.combine(datetime.now(UTC).date(), time(11, 0), tzinfo=UTC), tick=True)
     nurse = UserFactory(role=Role.NURSE, locations=[location])
     doctor = UserFactory(role=Role.DOCTOR, locations=[location])
     patient = PatientFactory(location=location)
