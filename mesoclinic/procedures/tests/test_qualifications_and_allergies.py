@@ -14,7 +14,7 @@ from mesoclinic.courses.models import Qualification
 from mesoclinic.procedures import services
 from mesoclinic.procedures.models import AreaTreatment, ProcedureRecord
 
-from .factories import chart_fully, prepare, product, treat
+from .factories import chart_fully, needles_for, prepare, product, treat
 
 pytestmark = pytest.mark.django_db
 
@@ -107,6 +107,8 @@ def test_the_chart_shows_the_allergy_and_refuses_the_product_on_screen(client, c
         "product_1": str(clinic.lot.product_id),
         "lot_1": str(clinic.lot.pk),
         "volume_1": "2.5",
+        "consumable_lot_1": str(needles_for(record)[0].lot.pk),  # needle/cartridge lots are required by default
+        "consumable_quantity_1": "1",
     }
     response = client.post(reverse("procedures:step", args=[record.pk, "treatment"]), data, headers={"HX-Request": "true"})
     assert response.status_code == 400
