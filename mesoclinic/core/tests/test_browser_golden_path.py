@@ -283,6 +283,7 @@ def test_one_patient_walks_the_golden_path_from_screening_to_lot_recall(
         page.get_by_role("link", name="Record as adverse event").click()
         page.get_by_label("Type").select_option("swelling")
         page.get_by_label("Severity").select_option("moderate")
+        page.get_by_label("Reaction (coded)").select_option("MESO-002")  # the Yellow Card's coded reaction (local code)
         page.get_by_label("Treatment given").fill("Cold compress; antihistamine.")
         assert page.get_by_label(re.compile(f"lot {LOT}")).is_checked()
         shot("06-adverse-event-form")

@@ -140,3 +140,14 @@ def test_the_signed_record_page_strikes_the_original_lot_through(signed, clinic,
     page = client.get(reverse("procedures:detail", args=[signed.pk])).content.decode()
     assert '<span class="original" title="As signed">Hair cocktail' in page or "HC-LATE" in page.split('class="original"')[1][:200]
     assert "HC-SOON" in page
+
+
+def test_the_amend_page_answers_a_wrong_lot_number_with_a_400_and_the_choices(signed, clinic, client):
+    client.force_login(clinic.doctor)
+    url = reverse("procedures:amend", args=[signed.pk])
+    response = client.post(url, {"target": key(signed, "lot"), "new_value": "NOPE-1", "reason": "Checked against the vial."})
+    assert response.status_code == 400
+    assert "Type one of the lot numbers" in response.content.decode() and "HC-SOON" in response.content.decode()
+    assert not Amendment.objects.exists()
+    response = client.post(url, {"target": key(signed, "lot"), "new_value": "hc-soon", "reason": "Checked against the vial."})
+    assert response.status_code == 302 and Amendment.objects.get().new_ref == clinic.soon_lot.pk
