@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
 
 from mesoclinic.core.models import AuditEvent
 from mesoclinic.procedures import services
@@ -94,3 +95,20 @@ def test_later_steps_wait_for_the_re_screen(clinic):
     record = clinic.record()
     with pytest.raises(services.StepOutOfOrder, match="Re-screen"):
         services.record_numbing(ctx=clinic.nurse_ctx, record=record, product_name="EMLA")
+
+
+def test_a_new_diagnosis_since_the_last_visit_stops_the_injections_until_a_doctor_reviews_it(clinic):
+    record = clinic.record()
+    answers = {**answers_for(record), "new_diagnosis_or_medicine": "yes"}
+    services.record_rescreen(ctx=clinic.nurse_ctx, record=record, answers=answers)
+    record.refresh_from_db()
+    assert record.status == ProcedureRecord.Status.STOPPED
+    assert "New diagnosis or medicine since the last visit" in record.stop_reason
+    with pytest.raises(services.RecordClosed):
+        services.record_numbing(ctx=clinic.nurse_ctx, record=record, product_name="EMLA")
+    with pytest.raises(PermissionDenied):
+        services.override_rescreen(ctx=clinic.nurse_ctx, record=record, reason="New vitamin D only, no interaction with treatment.")
+    services.override_rescreen(ctx=clinic.doctor_ctx, record=record, reason="New vitamin D only, no interaction with treatment.")
+    record.refresh_from_db()
+    assert record.status == ProcedureRecord.Status.OPEN and record.rescreen_overridden
+    assert AuditEvent.objects.filter(object_type="screening-verdict", action="override", actor=clinic.doctor).exists()
