@@ -130,7 +130,8 @@ def test_a_refused_card_lists_all_its_errors_at_the_top_of_the_card_with_links(n
     assert 'role="alert"' in summary and "data-error-summary" in summary and 'tabindex="-1"' in summary
     assert 'href="#id_depth_mm"' in summary and 'href="#id_dermapen_speed"' in summary and 'href="#id_passes"' in summary
     assert 'href="#id_device"' in summary
-    assert "That was not saved: 4 problems" in summary
+    assert "Record the needle or cartridge used, with its lot" in summary  # required by default
+    assert "That was not saved: 5 problems" in summary
 
 
 def test_signing_asks_for_confirmation_with_a_summary_of_what_is_signed(nurse_client, clinic, clock):
