@@ -22,6 +22,7 @@ from django import forms
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Q
+from django.http import QueryDict
 
 VERSION = "version"
 
@@ -214,7 +215,10 @@ class VersionedForm:
         loaded values move on to the record as it is now."""
         current = stale.current
         model = type(current)
-        data = self.data.copy()
+        data = QueryDict(mutable=True)
+        for key in self.data:
+            values = self.data.getlist(key) if isinstance(self.data, QueryDict) else self.data[key]
+            data.setlist(key, [str(value) for value in values] if isinstance(values, list | tuple) else [str(values)])
         changes: list[Change] = []
         for name in self.edited_fields():
             field = self.fields[name]

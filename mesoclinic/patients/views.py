@@ -127,4 +127,4 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("patients:detail", pk=patient.pk)
     # The form shows the patient's record (or, after a refused change, their name and number).
     selectors.record_view(ctx=audit.context_from_request(request), patient=patient, screen="edit")
-    return render(request, "patients/patient_form.html", {"form": form, "patient": patient}, status=status)
+    return render(request, "patients/patient_form.html", {"form": form, "patient": patient, "stale": status == 409}, status=status)
