@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 from datetime import time as clock
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from mesoclinic.core.tests.factories import DeviceFactory, RoomFactory
 from mesoclinic.patients.tests.factories import PatientFactory
@@ -153,8 +154,10 @@ def test_the_finder_reads_a_constant_number_of_queries_whatever_the_bookings(cli
 
 
 @pytest.mark.parametrize("numbing", [0, 30])
-def test_a_six_session_plan_at_a_busy_location_takes_milliseconds(clinic, numbing):
-    """20 practitioners, 10 rooms, 5 Dermapens, every day of the plan's windows heavily booked."""
+def test_a_six_session_plan_at_a_busy_location_reads_a_few_queries_whatever_the_bookings(clinic, numbing):
+    """20 practitioners, 10 rooms, 5 Dermapens, every day of the plan's windows heavily booked: the
+    planner reads about one query per day it searches, never one per booking. Its speed in seconds
+    is measured by `make bench` (docs/benchmarks.md), not here: a timed unit test flakes on a busy machine."""
     location = clinic.location
     practitioners = [clinic.nurse, clinic.doctor, *(practitioner_at(location) for _ in range(18))]
     rooms = [clinic.room, clinic.room2, *(RoomFactory(location=location) for _ in range(8))]
@@ -182,7 +185,8 @@ def test_a_six_session_plan_at_a_busy_location_takes_milliseconds(clinic, numbin
                     )
     Appointment.objects.bulk_create(rows, batch_size=2000)
 
-    started = time.perf_counter()
+    queries = CaptureQueriesContext(connection)
+    queries.__enter__()
     finder = selectors.SlotFinder(location=location, patient_id=patient.pk, needs_device=True)
     previous = date(2026, 3, 3)
     plan = []
@@ -193,10 +197,10 @@ def test_a_six_session_plan_at_a_busy_location_takes_milliseconds(clinic, numbin
         finder.hold(slot)
         plan.append(slot)
         previous = finder.location.local(slot.starts_at).date() + timedelta(days=28)
-    elapsed = time.perf_counter() - started
+    queries.__exit__(None, None, None)
     assert len({s.starts_at for s in plan}) == 6
     assert all(s.device_id is not None for s in plan)
-    assert elapsed < 0.5, f"planning took {elapsed * 1000:.0f} ms"
+    assert len(queries.captured_queries) <= 14, [q["sql"][:80] for q in queries.captured_queries]
 
 
 def test_the_compiled_busy_read_matches_the_orm_query_for_each_day(clinic):
