@@ -159,6 +159,43 @@ def _append(
     )
 
 
+def _move_for_a_session(
+    ctx: audit.AuditContext,
+    lot: Lot,
+    change: Decimal,
+    *,
+    kind: str,
+    reference: tuple[str, str],
+    patient_id: int | None,
+    reason: str = "",
+) -> StockMovement:
+    """Move a locked lot's count by `change` for a session (taken at sign-off, or corrected by an
+    amendment): the count and the version move together, so a count correction decided on the old
+    count is refused as stale; one ledger line and one audit row."""
+    lot.on_hand += change
+    Lot.objects.filter(pk=lot.pk).update(on_hand=F("on_hand") + change, version=F("version") + 1)
+    reference_type, reference_id = reference
+    movement = _append(
+        ctx,
+        lot,
+        kind=kind,
+        quantity=change,
+        on_hand_after=lot.on_hand,
+        reason=reason,
+        reference_type=reference_type,
+        reference_id=reference_id,
+        patient_id=patient_id,
+    )
+    _audit_lot(
+        ctx,
+        lot,
+        action=AuditEvent.Action.UPDATE,
+        patient_id=patient_id,
+        detail={"movement": movement.pk, "kind": movement.kind, "reference": f"{reference_type}:{reference_id}"},
+    )
+    return movement
+
+
 def receive_lot(
     *,
     ctx: audit.AuditContext,
@@ -299,26 +336,11 @@ def take_stock(
         for lot_id, total in totals.items():
             _refuse_short(current[lot_id], total)
         for lot, amount in amounts:
-            lot.on_hand -= amount
-            Lot.objects.filter(pk=lot.pk).update(on_hand=F("on_hand") - amount, version=F("version") + 1)
-            movement = _append(
-                ctx,
-                lot,
-                kind=StockMovement.Kind.USED,
-                quantity=-amount,
-                on_hand_after=lot.on_hand,
-                reference_type=reference_type,
-                reference_id=str(reference_id),
-                patient_id=patient_id,
+            movements.append(
+                _move_for_a_session(
+                    ctx, lot, -amount, kind=StockMovement.Kind.USED, reference=(reference_type, str(reference_id)), patient_id=patient_id
+                )
             )
-            _audit_lot(
-                ctx,
-                lot,
-                action=AuditEvent.Action.UPDATE,
-                patient_id=patient_id,
-                detail={"movement": movement.pk, "kind": movement.kind, "reference": f"{reference_type}:{reference_id}"},
-            )
-            movements.append(movement)
     return movements
 
 
@@ -359,27 +381,17 @@ def correct_use(
             if total < 0:
                 _refuse_short(current[lot_id], -total)
         for lot, amount in amounts:
-            lot.on_hand += amount
-            Lot.objects.filter(pk=lot.pk).update(on_hand=F("on_hand") + amount)
-            movement = _append(
-                ctx,
-                lot,
-                kind=StockMovement.Kind.ADJUSTED,
-                quantity=amount,
-                on_hand_after=lot.on_hand,
-                reason=reason.strip()[:300],
-                reference_type=reference_type,
-                reference_id=str(reference_id),
-                patient_id=patient_id,
+            movements.append(
+                _move_for_a_session(
+                    ctx,
+                    lot,
+                    amount,
+                    kind=StockMovement.Kind.ADJUSTED,
+                    reference=(reference_type, str(reference_id)),
+                    patient_id=patient_id,
+                    reason=reason.strip()[:300],
+                )
             )
-            _audit_lot(
-                ctx,
-                lot,
-                action=AuditEvent.Action.UPDATE,
-                patient_id=patient_id,
-                detail={"movement": movement.pk, "kind": movement.kind, "reference": f"{reference_type}:{reference_id}"},
-            )
-            movements.append(movement)
     return movements
 
 

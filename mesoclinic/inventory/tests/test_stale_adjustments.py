@@ -68,6 +68,25 @@ def test_stock_taken_by_a_session_moves_the_version_on(location):
     assert Lot.objects.get(pk=lot.pk).version == 2
 
 
+def test_stock_corrected_by_an_amendment_moves_the_version_on(location):
+    """An amended volume gives stock back to the lot: a count correction decided before it is stale."""
+    lot = make_lot(location, quantity="10")
+    services.correct_use(
+        ctx=audit.SYSTEM,
+        location=location,
+        changes=[(lot, Decimal("0.5"))],
+        new_lots=[],
+        reference_type="procedure",
+        reference_id="1",
+        patient_id=1,
+        on=timezone.localdate(),
+        reason="Amendment 1: volume 3.5 ml, not 4 ml",
+    )
+    assert Lot.objects.get(pk=lot.pk).version == 2
+    with pytest.raises(StaleEdit):
+        services.adjust_stock(ctx=audit.SYSTEM, lot=lot, quantity=Decimal("-2"), reason="count", expected_version=1)
+
+
 def test_the_service_refuses_a_stale_version(location):
     lot = make_lot(location, quantity="10")
     services.adjust_stock(ctx=audit.SYSTEM, lot=lot, quantity=Decimal("-2"), reason="count", expected_version=1)
