@@ -2,8 +2,10 @@
 
 django-tasks-db marks a task RUNNING when a worker takes it and SUCCESSFUL or FAILED when the
 task returns. A worker killed in between (SIGKILL, the machine lost) leaves the row RUNNING for
-ever. So every worker process beats: when it starts a task (the `task_started` signal) it writes
-a `WorkerBeat` row, and a daemon thread renews it every third of a lease while the process lives.
+ever. So every worker process beats while it runs a task: when it starts one (the `task_started`
+signal) it writes a `WorkerBeat` row, and a daemon thread renews it every third of a lease until the
+task finishes (`task_finished`) — a long task of a live worker is never taken for lost, and no
+thread outlives the work it vouches for.
 
 The sweep (`manage.py deliver_messages` and the `sweep_outbox` task) calls
 `reap_abandoned_tasks()`: a RUNNING task that started more than a lease ago and whose worker has
@@ -21,14 +23,14 @@ from typing import Any
 
 from django.db import DatabaseError, connection
 from django.utils import timezone
-from django_tasks.signals import task_started
+from django_tasks.signals import task_finished, task_started
 
 from .delivery import heartbeat_seconds, lease, worker_name
 from .models import WorkerBeat
 
 log = logging.getLogger(__name__)
 
-_beating: dict[str, threading.Thread] = {}
+_beating: dict[str, tuple[threading.Thread, threading.Event]] = {}
 _lock = threading.Lock()
 
 
@@ -40,8 +42,7 @@ def beat(worker_id: str) -> None:
     WorkerBeat.objects.update_or_create(worker_id=worker_id[:64], defaults={"beat_at": timezone.now(), "process": worker_name()[:100]})
 
 
-def _beat_for_ever(worker_id: str) -> None:
-    stop = threading.Event()
+def _beat_for_ever(worker_id: str, stop: threading.Event) -> None:
     while not stop.wait(heartbeat_seconds()):
         try:
             beat(worker_id)
@@ -52,26 +53,49 @@ def _beat_for_ever(worker_id: str) -> None:
 
 
 def start_beating(worker_id: str) -> None:
-    """Record that this worker is alive now, and keep recording it from a daemon thread."""
+    """Record that this worker is alive now, and keep recording it from a daemon thread until
+    `stop_beating` (its task finished)."""
     beat(worker_id)
     with _lock:
         if worker_id in _beating:
             return
-        thread = threading.Thread(target=_beat_for_ever, args=(worker_id,), name=f"worker-beat-{worker_id}", daemon=True)
-        _beating[worker_id] = thread
+        stop = threading.Event()
+        thread = threading.Thread(target=_beat_for_ever, args=(worker_id, stop), name=f"worker-beat-{worker_id}", daemon=True)
+        _beating[worker_id] = (thread, stop)
         thread.start()
 
 
-def on_task_started(sender: Any, task_result: Any, **kwargs: Any) -> None:
-    """`task_started` handler: only database-queue workers leave rows that can be orphaned."""
+def stop_beating(worker_id: str) -> None:
+    with _lock:
+        running = _beating.pop(worker_id, None)
+    if running is not None:
+        running[1].set()
+
+
+def _database_worker(task_result: Any) -> str | None:
+    """The id of the database-queue worker running `task_result` (only those leave rows that can be orphaned)."""
     from django_tasks_db.backend import TaskResult as DatabaseTaskResult
 
     if isinstance(task_result, DatabaseTaskResult) and task_result.worker_ids:
-        start_beating(task_result.worker_ids[-1])
+        return str(task_result.worker_ids[-1])
+    return None
+
+
+def on_task_started(sender: Any, task_result: Any, **kwargs: Any) -> None:
+    worker_id = _database_worker(task_result)
+    if worker_id:
+        start_beating(worker_id)
+
+
+def on_task_finished(sender: Any, task_result: Any, **kwargs: Any) -> None:
+    worker_id = _database_worker(task_result)
+    if worker_id:
+        stop_beating(worker_id)
 
 
 def connect() -> None:
     task_started.connect(on_task_started, dispatch_uid="mesoclinic.messaging.workers.on_task_started")
+    task_finished.connect(on_task_finished, dispatch_uid="mesoclinic.messaging.workers.on_task_finished")
 
 
 def reap_abandoned_tasks() -> int:

@@ -155,6 +155,7 @@ def test_aftercare_check_in_follow_up_adverse_event_and_recall(
         page.get_by_role("link", name="Record as adverse event").click()
         page.get_by_label("Type").select_option("swelling")
         page.get_by_label("Severity").select_option("moderate")
+        page.get_by_label("Reaction (coded)").select_option("MESO-002")  # the Yellow Card's coded reaction (local code)
         page.get_by_label("Treatment given").fill("Cold compress; antihistamine.")
         assert page.get_by_label(re.compile("Hair revitalising cocktail — lot HC-2611")).is_checked()
         assert page.get_by_label(re.compile("lot HM-0907")).is_checked()
@@ -185,7 +186,7 @@ def test_aftercare_check_in_follow_up_adverse_event_and_recall(
     page.get_by_role("link", name="HM-0907").click()
     page.get_by_role("heading", name=re.compile("Lot HM-0907")).wait_for()
     content = page.content()
-    assert "Amelia Hart" in content and patient.phone in content and "amelia.hart@example.com" in content
+    assert "Amelia Hart" in content and patient.phone_display in content and "amelia.hart@example.com" in content
     assert "in a mixture with Hair revitalising cocktail (lot HC-2611)" in content
     snap(page, request, "recall")
     page.get_by_role("button", name="Mark Amelia Hart contacted").click()

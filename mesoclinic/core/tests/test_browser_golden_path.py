@@ -317,6 +317,7 @@ def test_one_patient_walks_the_golden_path_from_screening_to_lot_recall(
         chart_up_to_the_injections(page, clock, numbing_at=second.starts_at.astimezone(LONDON))
         clock.move_to(second.starts_at + timedelta(minutes=31))
         page.reload()
+        swab_after_the_wait(page)
         page.locator("#session-context").get_by_role("link", name="Same as last time").click()
         area = page.locator("#step-treatment")
         expect(area.get_by_label("Needle depth (mm)")).to_have_value("1.00")

@@ -46,12 +46,15 @@ def test_only_the_tasks_of_workers_silent_for_a_lease_are_marked_failed(capsys):
     assert workers.reap_abandoned_tasks() == 0  # done once
 
 
-def test_a_worker_beats_when_it_starts_a_task(monkeypatch):
-    started = []
-    monkeypatch.setattr(workers, "_beat_for_ever", lambda worker_id: started.append(worker_id))
-    workers._beating.pop("w-1", None)
+def test_a_worker_beats_while_its_task_runs_and_stops_when_it_finishes(settings):
+    settings.MESOCLINIC_MESSAGE_LEASE_SECONDS = 3  # a beat every second
     workers.start_beating("w-1")
-    workers._beating["w-1"].join(timeout=5)
-    assert WorkerBeat.objects.get(worker_id="w-1").beat_at > timezone.now() - timedelta(seconds=5)
-    assert started == ["w-1"]
-    workers._beating.pop("w-1", None)
+    thread, _stop = workers._beating["w-1"]
+    first = WorkerBeat.objects.get(worker_id="w-1").beat_at
+    assert first > timezone.now() - timedelta(seconds=5)
+    assert thread.is_alive()
+
+    workers.stop_beating("w-1")
+    thread.join(timeout=5)
+    assert not thread.is_alive()  # no thread outlives the task it vouches for
+    assert "w-1" not in workers._beating
