@@ -35,6 +35,13 @@ def _scope(request: HttpRequest) -> frozenset[int]:
     return request.user.location_ids  # type: ignore[union-attr]
 
 
+def _event_or_404(request: HttpRequest, pk: int) -> AdverseEvent:
+    try:
+        return selectors.get_event(scope=_scope(request), pk=pk)
+    except AdverseEvent.DoesNotExist:
+        raise Http404("No such adverse event at your locations") from None
+
+
 def _id_param(request: HttpRequest, name: str) -> int | None:
     raw = request.GET.get(name, "").strip()
     if not raw:
@@ -144,10 +151,7 @@ def event_print(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @require("adverse_event.review")
 def event_close(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        event = selectors.get_event(scope=_scope(request), pk=pk)
-    except AdverseEvent.DoesNotExist:
-        raise Http404("No such adverse event at your locations") from None
+    event = _event_or_404(request, pk)
     form = CloseEventForm(request.POST, record=event)
     if not form.is_valid():
         return _event_page(request, pk, form=form, status=400)
@@ -173,10 +177,7 @@ def event_close(request: HttpRequest, pk: int) -> HttpResponse:
 @require("adverse_event.record")
 def event_regulator(request: HttpRequest, pk: int) -> HttpResponse:
     """Note when and how the event was reported to the regulator, and its reference number."""
-    try:
-        event = selectors.get_event(scope=_scope(request), pk=pk)
-    except AdverseEvent.DoesNotExist:
-        raise Http404("No such adverse event at your locations") from None
+    event = _event_or_404(request, pk)
     form = RegulatorReportForm(request.POST)
     if not form.is_valid():
         return _event_page(request, pk, regulator_form=form, status=400)
