@@ -170,6 +170,18 @@ def record_adverse_event(
     return event
 
 
+def _audit_update(ctx: audit.AuditContext, event: AdverseEvent, detail: dict[str, Any]) -> None:
+    audit.record(
+        ctx,
+        action=AuditEvent.Action.UPDATE,
+        object_type="adverse-event",
+        object_id=event.pk,
+        patient_id=event.patient_id,
+        location_id=event.location_id,
+        detail=detail,
+    )
+
+
 def record_regulator_report(
     *, ctx: audit.AuditContext, event: AdverseEvent, reported_on: date, channel: str, reference: str = ""
 ) -> AdverseEvent:
@@ -186,15 +198,7 @@ def record_regulator_report(
         locked = AdverseEvent.objects.select_for_update().get(pk=event.pk)
         locked.regulator_reported_on, locked.regulator_channel, locked.regulator_reference = reported_on, channel, reference
         locked.save(update_fields=["regulator_reported_on", "regulator_channel", "regulator_reference"])
-        audit.record(
-            ctx,
-            action=AuditEvent.Action.UPDATE,
-            object_type="adverse-event",
-            object_id=locked.pk,
-            patient_id=locked.patient_id,
-            location_id=locked.location_id,
-            detail={"fields": ["regulator_reported_on", "regulator_channel", "regulator_reference"], "channel": channel},
-        )
+        _audit_update(ctx, locked, {"fields": ["regulator_reported_on", "regulator_channel", "regulator_reference"], "channel": channel})
     return locked
 
 
@@ -235,15 +239,7 @@ def close_adverse_event(
         locked.reviewed_by, locked.reviewed_at = actor, now or timezone.now()
         locked.full_clean(exclude=["record", "patient", "location", "follow_up", "reported_by", "reviewed_by", "version"])
         locked.save()
-        audit.record(
-            ctx,
-            action=AuditEvent.Action.UPDATE,
-            object_type="adverse-event",
-            object_id=locked.pk,
-            patient_id=locked.patient_id,
-            location_id=locked.location_id,
-            detail={"fields": ["status", "causality", "outcome", "review_note"], "status": locked.status},
-        )
+        _audit_update(ctx, locked, {"fields": ["status", "causality", "outcome", "review_note"], "status": locked.status})
     return locked
 
 
